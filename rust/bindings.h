@@ -1,0 +1,12 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Kernel APIs that scst-rs needs and the `kernel` crate of Linux 7.3 does not
+ * bind. bindgen runs on this header at build time with the kernel's own C
+ * flags (see Kbuild), so layouts always match the kernel being built against.
+ * Only the items allowlisted in Kbuild are generated; everything else is
+ * taken from `kernel::bindings`.
+ */
+#include <linux/proc_fs.h>
+#include <linux/seq_file.h>
+
+#include "helpers.h"

@@ -1,0 +1,25 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Raw bindings generated at build time from `rust/bindings.h`.
+//!
+//! Types the kernel crate already generated are re-exported from
+//! [`kernel::bindings`], so the two sets of bindings share them.
+
+#![allow(
+    clippy::all,
+    missing_docs,
+    non_camel_case_types,
+    non_upper_case_globals,
+    non_snake_case,
+    improper_ctypes,
+    unreachable_pub,
+    unsafe_op_in_unsafe_fn,
+    dead_code,
+    clippy::undocumented_unsafe_blocks
+)]
+
+pub use kernel::bindings::*;
+use kernel::ffi;
+use pin_init::MaybeZeroable;
+
+include!("bindings_generated.rs");

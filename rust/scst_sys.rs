@@ -1,0 +1,19 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Kernel abstractions for scst-rs that the `kernel` crate does not provide.
+//!
+//! This crate is the only place in scst-rs with `unsafe` code and FFI. It is
+//! written to the standard of the kernel's own `rust/kernel`: every `unsafe`
+//! block has a `// SAFETY:` comment, every `unsafe fn` a `# Safety` section,
+//! and the abstractions are sound on their own, so that the core, handlers
+//! and target drivers (which `#![forbid(unsafe_code)]`) stay safe Rust.
+//!
+//! It is linked into `scst_core.ko` and its symbols are exported to the other
+//! scst-rs modules (see `Documentation/architecture.md`).
+
+#![deny(clippy::undocumented_unsafe_blocks)]
+#![deny(unsafe_op_in_unsafe_fn)]
+
+pub mod bindings;
+pub mod global;
+pub mod procfs;

@@ -1,0 +1,90 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! scst-rs core: the Generic SCSI Target Middle Level.
+//!
+//! `scst_core.ko` owns the target framework's objects and its configuration
+//! interface, `/proc/scsi_tgt`. Device handlers (`scst_vdisk.ko`, ...) and
+//! target drivers (`iscsi_scst.ko`, `scst_local.ko`, ...) are separate
+//! modules that implement this crate's traits and register with it.
+//!
+//! This crate is safe Rust: all FFI lives in `scst_sys` (`rust/`), and the
+//! SCSI protocol logic in [`proto`] is pure, host-tested `no_std` code.
+
+#![forbid(unsafe_code)]
+
+use kernel::{
+    prelude::*,
+    sync::{
+        Arc,
+        Mutex, //
+    },
+};
+use scst_sys::global::Global;
+
+#[path = "proto/lib.rs"]
+pub mod proto;
+
+pub mod handler;
+mod proc;
+
+pub use handler::DevHandler;
+
+module! {
+    type: ScstCore,
+    name: "scst_core",
+    authors: ["scst-rs developers"],
+    description: "SCSI target middle level (scst-rs)",
+    license: "GPL",
+}
+
+/// The version reported in `/proc/scsi_tgt/version`.
+pub const VERSION: &str = "0.1.0";
+
+/// The core's state, shared by everything registered with it.
+#[pin_data]
+pub struct Core {
+    /// Registered device handlers.
+    #[pin]
+    handlers: Mutex<KVec<handler::Entry>>,
+    /// The `/proc/scsi_tgt` tree (dropped last: declared last).
+    proc: proc::Root,
+}
+
+/// The core instance while `scst_core.ko` is loaded.
+static CORE: Global<Core> = Global::new();
+
+impl Core {
+    /// Returns the running core.
+    ///
+    /// Every caller is a module that depends on `scst_core.ko`, so the core
+    /// is loaded; `ENODEV` covers calls during its init or exit.
+    pub fn get() -> Result<Arc<Core>> {
+        CORE.get().ok_or(ENODEV)
+    }
+}
+
+struct ScstCore;
+
+impl kernel::Module for ScstCore {
+    fn init(_module: &'static ThisModule) -> Result<Self> {
+        let core = Arc::pin_init(
+            try_pin_init!(Core {
+                handlers <- kernel::new_mutex!(KVec::new(), "Core::handlers"),
+                proc: proc::Root::new()?,
+            }),
+            GFP_KERNEL,
+        )?;
+        CORE.set(core)?;
+        pr_info!("scst-rs {} loaded\n", VERSION);
+        Ok(ScstCore)
+    }
+}
+
+impl Drop for ScstCore {
+    fn drop(&mut self) {
+        // Dependent modules are gone (the module refcount guarantees it), so
+        // this drops the last reference and removes /proc/scsi_tgt.
+        drop(CORE.take());
+        pr_info!("scst-rs unloaded\n");
+    }
+}

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Turns a guest console log into test results:
+#   tests/vm/report.sh CONSOLE_LOG QEMU_EXIT_STATUS
+# Prints every check, the kernel-log verdict and "N passed, N failed";
+# exits 1 if anything failed.
+set -uo pipefail
+log=$1
+qrc=$2
+pass=0 fail=0
+
+res() { # res PASS|FAIL text
+	echo "$1 $2"
+	if [ "$1" = PASS ]; then pass=$((pass + 1)); else fail=$((fail + 1)); fi
+}
+
+tr -d '\r' <"$log" >"$log.txt"
+L=$log.txt
+
+while IFS= read -r line; do
+	case "$line" in
+	*"SCST-TEST: PASS "*) res PASS "${line#*SCST-TEST: PASS }" ;;
+	*"SCST-TEST: FAIL "*) res FAIL "${line#*SCST-TEST: FAIL }" ;;
+	*"SCST-CASE-END "*)
+		set -- ${line#*SCST-CASE-END }
+		if [ "${2:-1}" != 0 ]; then res FAIL "$1: case script exited with status ${2:-?}"; fi ;;
+	esac
+done <"$L"
+
+if [ "$qrc" = 124 ] || [ "$qrc" = 137 ]; then
+	res FAIL "vm: time-out (the guest did not finish)"
+elif ! grep -q "SCST-DONE" "$L"; then
+	res FAIL "vm: guest did not finish its run (qemu status $qrc)"
+fi
+
+# Kernel splats: any of these fails the run.
+splat='(WARNING:|BUG:|Oops|kernel BUG at|general protection fault|Unable to handle|Kernel panic|KASAN:|UBSAN:|possible recursive locking|possible circular locking|inconsistent lock state|DEBUG_LOCKS_WARN_ON|suspicious RCU usage|sleeping function called from invalid context|scheduling while atomic|panicked at|rust_panic|blocked for more than|soft lockup|hard LOCKUP|self-detected stall|new suspected memory leak|unreferenced object 0x)'
+if grep -nE "$splat" "$L" >"$log.splat"; then
+	res FAIL "kernel log: clean (found: $(head -n 1 "$log.splat" | cut -c1-160))"
+	echo "---- kernel log excerpt ----"
+	first=$(head -n 1 "$log.splat" | cut -d: -f1)
+	sed -n "$((first > 5 ? first - 5 : 1)),$((first + 40))p" "$L"
+	echo "----------------------------"
+else
+	res PASS "kernel log: clean (no oops, WARN, lockdep, KASAN or kmemleak report)"
+fi
+
+echo "$pass passed, $fail failed"
+[ "$fail" = 0 ]
