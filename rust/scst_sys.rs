@@ -16,4 +16,5 @@
 
 pub mod bindings;
 pub mod global;
+pub mod kthread;
 pub mod procfs;

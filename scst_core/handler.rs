@@ -74,7 +74,10 @@ impl<T: DevHandler> Registration<T> {
         let dyn_handler: Arc<dyn Dyn> = handler.clone();
         {
             let mut handlers = core.handlers.lock();
-            if handlers.iter().any(|e| e.name.as_bytes() == name.as_bytes()) {
+            if handlers
+                .iter()
+                .any(|e| e.name.as_bytes() == name.as_bytes())
+            {
                 return Err(EEXIST);
             }
             let dir = core.proc.handler_dir(&name, dyn_handler.clone())?;
@@ -107,7 +110,10 @@ impl<T: DevHandler> Drop for Registration<T> {
         let name = T::NAME.as_bytes();
         handlers.retain(|e| e.name.as_bytes() != name);
         drop(handlers);
-        pr_info!("unregistered device handler {}\n", T::NAME.to_str().unwrap_or("?"));
+        pr_info!(
+            "unregistered device handler {}\n",
+            T::NAME.to_str().unwrap_or("?")
+        );
     }
 }
 

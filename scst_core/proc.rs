@@ -95,11 +95,7 @@ impl Root {
     }
 
     /// Creates `/proc/scsi_tgt/<name>/` with a `type` file for a handler.
-    pub(crate) fn handler_dir(
-        &self,
-        name: &CStr,
-        h: Arc<dyn handler::Dyn>,
-    ) -> Result<HandlerDir> {
+    pub(crate) fn handler_dir(&self, name: &CStr, h: Arc<dyn handler::Dyn>) -> Result<HandlerDir> {
         let dir = self.dir.subdir(name)?;
         let type_file = dir.file(c"type", 0o444, Arc::new(handler::TypeFile(h), GFP_KERNEL)?)?;
         Ok(HandlerDir {

@@ -11,6 +11,7 @@
 //! initiator, never a panic (kernel Rust has overflow checks on: an overflow
 //! there is a `BUG()`).
 
+pub mod acl;
 pub mod bytes;
 pub mod cdb;
 pub mod lun;

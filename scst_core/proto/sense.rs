@@ -4,7 +4,7 @@
 //! reports, and their encoding in fixed (0x70/0x71) or descriptor (0x72/0x73)
 //! format.
 
-use crate::bytes::{
+use super::bytes::{
     get_u32,
     get_u64,
     get_u8,
@@ -339,13 +339,11 @@ impl Sense {
 
     /// ILLEGAL REQUEST, INVALID COMMAND OPERATION CODE, pointing at CDB byte 0.
     pub const fn invalid_opcode() -> Self {
-        Self::new(Key::IllegalRequest, asc::INVALID_OPCODE).with_specific(
-            Specific::FieldPointer {
-                in_cdb: true,
-                byte: 0,
-                bit: None,
-            },
-        )
+        Self::new(Key::IllegalRequest, asc::INVALID_OPCODE).with_specific(Specific::FieldPointer {
+            in_cdb: true,
+            byte: 0,
+            bit: None,
+        })
     }
 
     /// ILLEGAL REQUEST, INVALID FIELD IN CDB at `byte` (and `bit`, if known).
@@ -531,7 +529,9 @@ impl Sense {
                 }
                 let key = Key::from_u8(get_u8(buf, 1));
                 let mut s = Sense::new(key, Asc(get_u8(buf, 2), get_u8(buf, 3)));
-                let end = 8usize.saturating_add(usize::from(get_u8(buf, 7))).min(buf.len());
+                let end = 8usize
+                    .saturating_add(usize::from(get_u8(buf, 7)))
+                    .min(buf.len());
                 let mut pos = 8usize;
                 while pos.saturating_add(2) <= end {
                     let ty = get_u8(buf, pos);
@@ -609,9 +609,7 @@ mod tests {
         assert_eq!(n, 18);
         assert_eq!(
             &b[..18],
-            &[
-                0x70, 0, 0x05, 0, 0, 0, 0, 10, 0, 0, 0, 0, 0x24, 0x00, 0, 0xcd, 0x00, 0x02
-            ]
+            &[0x70, 0, 0x05, 0, 0, 0, 0, 10, 0, 0, 0, 0, 0x24, 0x00, 0, 0xcd, 0x00, 0x02]
         );
     }
 
@@ -665,7 +663,8 @@ mod tests {
             Sense::invalid_field_in_param(300, Some(7)),
             Sense::miscompare(17),
             Sense::unit_attention(asc::POWER_ON_RESET),
-            Sense::new(Key::NotReady, asc::FORMAT_IN_PROGRESS).with_specific(Specific::Progress(999)),
+            Sense::new(Key::NotReady, asc::FORMAT_IN_PROGRESS)
+                .with_specific(Specific::Progress(999)),
             Sense::new(Key::CopyAborted, asc::COPY_TARGET_NOT_REACHABLE).with_cmd_info(3),
         ];
         for s in cases {
