@@ -6,6 +6,8 @@
  * Only the items allowlisted in Kbuild are generated; everything else is
  * taken from `kernel::bindings`.
  */
+#include <linux/fcntl.h>
+#include <linux/fs.h>
 #include <linux/kthread.h>
 #include <linux/numa.h>
 #include <linux/proc_fs.h>

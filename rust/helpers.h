@@ -11,5 +11,7 @@ struct file;
 
 void *scst_helper_pde_data(const struct inode *inode);
 struct inode *scst_helper_file_inode(const struct file *file);
+long long scst_helper_file_size(struct file *file);
+_Bool scst_helper_file_is_bdev(struct file *file);
 
 #endif

@@ -64,7 +64,7 @@ unsafe extern "C" fn trampoline<F: FnOnce() + Send + 'static>(data: *mut c_void)
     // SAFETY: Per the contract (kthread passes the pointer it was given),
     // `data` came from a leaked `KBox<F>` and we are its only user.
     let f = unsafe { KBox::from_raw(data.cast::<F>()) };
-    f();
+    KBox::into_inner(f)();
     0
 }
 

@@ -4,7 +4,7 @@
 //!
 //! This crate is the only place in scst-rs with `unsafe` code and FFI. It is
 //! written to the standard of the kernel's own `rust/kernel`: every `unsafe`
-//! block has a `// SAFETY:` comment, every `unsafe fn` a `# Safety` section,
+//! block carries a safety comment, every `unsafe fn` a `# Safety` section,
 //! and the abstractions are sound on their own, so that the core, handlers
 //! and target drivers (which `#![forbid(unsafe_code)]`) stay safe Rust.
 //!
@@ -16,5 +16,6 @@
 
 pub mod bindings;
 pub mod global;
+pub mod kfile;
 pub mod kthread;
 pub mod procfs;

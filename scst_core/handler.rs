@@ -16,7 +16,10 @@ use kernel::{
     str::CString,
     sync::Arc, //
 };
-use scst_sys::procfs;
+use scst_sys::procfs::{
+    self,
+    Dir, //
+};
 
 /// A device handler, SCST's `struct scst_dev_type`.
 ///
@@ -36,15 +39,11 @@ pub trait DevHandler: Send + Sync + 'static {
 
 /// Object-safe view of a handler, for the core's tables.
 pub(crate) trait Dyn: Send + Sync {
-    fn name(&self) -> &'static CStr;
     fn dev_type(&self) -> PeripheralType;
     fn describe(&self) -> Option<&'static str>;
 }
 
 impl<T: DevHandler> Dyn for T {
-    fn name(&self) -> &'static CStr {
-        T::NAME
-    }
     fn dev_type(&self) -> PeripheralType {
         T::TYPE
     }
@@ -56,7 +55,6 @@ impl<T: DevHandler> Dyn for T {
 /// A registered handler in the core's table.
 pub(crate) struct Entry {
     pub(crate) name: CString,
-    pub(crate) handler: Arc<dyn Dyn>,
     _dir: proc::HandlerDir,
 }
 
@@ -64,6 +62,7 @@ pub(crate) struct Entry {
 pub struct Registration<T: DevHandler> {
     core: Arc<Core>,
     handler: Arc<T>,
+    dir: Dir,
 }
 
 impl<T: DevHandler> Registration<T> {
@@ -72,55 +71,54 @@ impl<T: DevHandler> Registration<T> {
         let core = Core::get()?;
         let name = CString::try_from_fmt(fmt!("{}", T::NAME.to_str()?))?;
         let dyn_handler: Arc<dyn Dyn> = handler.clone();
+        let dir;
         {
             let mut handlers = core.handlers.lock();
             if handlers
                 .iter()
-                .any(|e| e.name.as_bytes() == name.as_bytes())
+                .any(|e| e.name.to_bytes() == name.to_bytes())
             {
                 return Err(EEXIST);
             }
-            let dir = core.proc.handler_dir(&name, dyn_handler.clone())?;
-            handlers.push(
-                Entry {
-                    name,
-                    handler: dyn_handler,
-                    _dir: dir,
-                },
-                GFP_KERNEL,
-            )?;
+            let hdir = core.dirs.handler_dir(&name, dyn_handler)?;
+            dir = hdir.dir.clone();
+            handlers.push(Entry { name, _dir: hdir }, GFP_KERNEL)?;
         }
         pr_info!(
             "registered device handler {} (type {})\n",
             T::NAME.to_str()?,
             T::TYPE as u8
         );
-        Ok(Self { core, handler })
+        Ok(Self { core, handler, dir })
     }
 
     /// The registered handler.
     pub fn handler(&self) -> &Arc<T> {
         &self.handler
     }
+
+    /// The handler's directory, `/proc/scsi_tgt/<name>/`, for its own files.
+    pub fn proc_dir(&self) -> &Dir {
+        &self.dir
+    }
 }
 
 impl<T: DevHandler> Drop for Registration<T> {
     fn drop(&mut self) {
         let mut handlers = self.core.handlers.lock();
-        let name = T::NAME.as_bytes();
-        handlers.retain(|e| e.name.as_bytes() != name);
+        let name = T::NAME.to_bytes();
+        let entry = handlers
+            .iter()
+            .position(|e| e.name.to_bytes() == name)
+            .and_then(|i| handlers.remove(i).ok());
         drop(handlers);
+        // Procfs entries go after the lock is released (their removal waits
+        // for running callbacks).
+        drop(entry);
         pr_info!(
             "unregistered device handler {}\n",
             T::NAME.to_str().unwrap_or("?")
         );
-    }
-}
-
-/// Lists the registered handlers' names and types (for `/proc/scsi_tgt`).
-pub(crate) fn for_each(core: &Core, mut f: impl FnMut(&CStr, PeripheralType)) {
-    for e in core.handlers.lock().iter() {
-        f(&e.name, e.handler.dev_type());
     }
 }
 

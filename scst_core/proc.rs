@@ -2,16 +2,22 @@
 
 //! The `/proc/scsi_tgt` tree (the classic SCST interface).
 //!
-//! See `Documentation/proc-interface.md` for the grammar.
+//! See `Documentation/proc-interface.md` for the files and their grammar. The
+//! grammar itself is parsed by the pure [`crate::proto::mgmt`]; this module
+//! only wires files to the configuration and formats tables.
 
 use crate::{
+    config::Refusal,
     handler,
+    proto::mgmt,
+    Core,
     VERSION, //
 };
 use kernel::{
     prelude::*,
     seq_file::SeqFile,
     seq_print,
+    str::CString,
     sync::Arc, //
 };
 use scst_sys::procfs::{
@@ -20,35 +26,32 @@ use scst_sys::procfs::{
     File, //
 };
 
-/// `/proc/scsi_tgt/help`: the online help, SCST's grammar.
-const HELP: &str = "\
-Usage:
-       echo \"assign H:C:I:L HANDLER_NAME\" >/proc/scsi_tgt/scsi_tgt
-
-       echo \"add_group GROUP\" >/proc/scsi_tgt/scsi_tgt
-       echo \"del_group GROUP\" >/proc/scsi_tgt/scsi_tgt
-
-       echo \"add|del H:C:I:L lun [READ_ONLY]\" >/proc/scsi_tgt/groups/GROUP/devices
-       echo \"add|del V_NAME lun [READ_ONLY]\" >/proc/scsi_tgt/groups/GROUP/devices
-       echo \"clear\" >/proc/scsi_tgt/groups/GROUP/devices
-
-       echo \"add|del NAME\" >/proc/scsi_tgt/groups/GROUP/names
-       echo \"clear\" >/proc/scsi_tgt/groups/GROUP/names
-
-       echo \"DEC|0xHEX|0OCT\" >/proc/scsi_tgt/threads
-
-       echo \"all|none|default\" >/proc/scsi_tgt/[DEV_HANDLER_NAME/]trace_level
-       echo \"value DEC|0xHEX|0OCT\" >/proc/scsi_tgt/[DEV_HANDLER_NAME/]trace_level
-       echo \"set|add|del TOKEN\" >/proc/scsi_tgt/[DEV_HANDLER_NAME/]trace_level
-         where TOKEN is one of [debug,function,line,pid,entryexit,
-                                buff,mem,sg,out_of_mem,special,scsi,mgmt,minor]
-";
-
 /// Options compiled into this build, printed after the version like SCST does.
 const BUILD_OPTIONS: &[(&str, bool)] = &[
     ("EXTRACHECKS", cfg!(CONFIG_RUST_OVERFLOW_CHECKS)),
     ("DEBUG", cfg!(CONFIG_RUST_DEBUG_ASSERTIONS)),
 ];
+
+/// Logs why a write was refused and turns it into the write's error.
+fn refuse(file: &str, line: &[u8], (err, why): Refusal) -> Error {
+    let shown = core::str::from_utf8(line).unwrap_or("<not UTF-8>");
+    pr_warn!("{}: {} (command \"{}\")\n", file, why, shown);
+    err
+}
+
+/// Logs a parse error and turns it into the write's error.
+fn parse_error(file: &str, line: &[u8], e: mgmt::Error) -> Error {
+    let shown = core::str::from_utf8(line).unwrap_or("<not UTF-8>");
+    pr_warn!(
+        "{}: {} ({}) at byte {} of \"{}\"\n",
+        file,
+        e.kind.description(),
+        e.kind.field().name(),
+        e.offset,
+        shown
+    );
+    Error::from_errno(-e.errno())
+}
 
 struct Version;
 
@@ -68,45 +71,254 @@ struct Help;
 
 impl procfs::Handler for Help {
     fn show(&self, m: &SeqFile) -> Result {
-        seq_print!(m, "{}", HELP);
+        seq_print!(m, "{}", mgmt::HELP);
         Ok(())
     }
 }
 
-/// The `/proc/scsi_tgt` directory and the files the core owns.
-pub(crate) struct Root {
-    // Files first: they are dropped before the directory that holds them.
-    _version: File<Version>,
-    _help: File<Help>,
-    dir: Dir,
+/// `/proc/scsi_tgt/scsi_tgt`: the device table; `add_group`, `del_group`,
+/// `rename_group`, `assign`.
+struct ScsiTgt;
+
+impl procfs::Handler for ScsiTgt {
+    fn show(&self, m: &SeqFile) -> Result {
+        let core = Core::get()?;
+        seq_print!(
+            m,
+            "{:<60}{}\n",
+            "Device (host:ch:id:lun or name)",
+            "Device handler"
+        );
+        let config = core.config.lock();
+        for d in config.devices.iter() {
+            seq_print!(m, "{:<60}{}\n", d.name.to_str()?, d.handler.to_str()?);
+        }
+        Ok(())
+    }
+
+    fn write(&self, line: &[u8]) -> Result {
+        const FILE: &str = "scsi_tgt";
+        let cmd = mgmt::parse_scsi_tgt(line).map_err(|e| parse_error(FILE, line, e))?;
+        let core = Core::get()?;
+        match cmd {
+            mgmt::ScsiTgtCmd::AddGroup { name, .. } => {
+                let mut config = core.config.lock();
+                config
+                    .add_group(name.as_bytes(), |id| core.dirs.group_dir(name, id))
+                    .map_err(|r| refuse(FILE, line, r))?;
+                drop(config);
+                pr_info!("added group {}\n", name);
+            }
+            mgmt::ScsiTgtCmd::DelGroup { name } => {
+                let group = core
+                    .config
+                    .lock()
+                    .del_group(name.as_bytes())
+                    .map_err(|r| refuse(FILE, line, r))?;
+                // The lock is released: now the group's files may go.
+                drop(group);
+                pr_info!("deleted group {}\n", name);
+            }
+            mgmt::ScsiTgtCmd::RenameGroup { old, new } => {
+                let mut config = core.config.lock();
+                if config.group_index(new.as_bytes()).is_some() {
+                    return Err(refuse(FILE, line, (EINVAL, "the new name exists")));
+                }
+                let i = config
+                    .group_index(old.as_bytes())
+                    .ok_or_else(|| refuse(FILE, line, (EINVAL, "no such group")))?;
+                let g = &mut config.groups[i];
+                let dir = core
+                    .dirs
+                    .group_dir(new, g.id)
+                    .map_err(|e| refuse(FILE, line, (e, "cannot create the directory")))?;
+                let mut name = KVec::new();
+                name.extend_from_slice(new.as_bytes(), GFP_KERNEL)?;
+                g.name = name;
+                let old_dir = g.dir.replace(dir);
+                drop(config);
+                drop(old_dir);
+                pr_info!("renamed group {} to {}\n", old, new);
+            }
+            mgmt::ScsiTgtCmd::Assign { .. } => {
+                return Err(refuse(
+                    FILE,
+                    line,
+                    (
+                        EINVAL,
+                        "no such SCSI device (no pass-through handler is loaded)",
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
 }
 
-impl Root {
-    /// Creates `/proc/scsi_tgt` with its core files.
+/// `/proc/scsi_tgt/sessions`.
+struct Sessions;
+
+impl procfs::Handler for Sessions {
+    fn show(&self, m: &SeqFile) -> Result {
+        seq_print!(
+            m,
+            "{:<20} {:<45} {:<20} {:<15}\n",
+            "Target name",
+            "Initiator name",
+            "Group name",
+            "Command Count"
+        );
+        Ok(())
+    }
+}
+
+/// Which file of a group directory.
+#[derive(Clone, Copy)]
+enum GroupFileKind {
+    Devices,
+    Names,
+}
+
+/// `groups/<G>/devices` and `groups/<G>/names`.
+pub(crate) struct GroupFile {
+    group: u64,
+    kind: GroupFileKind,
+}
+
+impl procfs::Handler for GroupFile {
+    fn show(&self, m: &SeqFile) -> Result {
+        let core = Core::get()?;
+        let mut config = core.config.lock();
+        let g = config.group_by_id(self.group).ok_or(ENOENT)?;
+        match self.kind {
+            GroupFileKind::Devices => {
+                seq_print!(
+                    m,
+                    "{:<60}{:<16}{}\n",
+                    "Device (host:ch:id:lun or name)",
+                    "Virtual lun",
+                    "Options"
+                );
+                for l in g.luns.iter() {
+                    seq_print!(
+                        m,
+                        "{:<60}{:<16}{}\n",
+                        l.dev.name.to_str()?,
+                        l.lun,
+                        if l.read_only { "RO" } else { "" }
+                    );
+                }
+            }
+            GroupFileKind::Names => {
+                for n in g.names.iter() {
+                    seq_print!(m, "{}\n", core::str::from_utf8(n).map_err(|_| EINVAL)?);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn write(&self, line: &[u8]) -> Result {
+        let core = Core::get()?;
+        match self.kind {
+            GroupFileKind::Devices => {
+                const FILE: &str = "groups/*/devices";
+                let cmd =
+                    mgmt::parse_group_devices(line).map_err(|e| parse_error(FILE, line, e))?;
+                core.config
+                    .lock()
+                    .group_devices(self.group, cmd)
+                    .map_err(|r| refuse(FILE, line, r))
+            }
+            GroupFileKind::Names => {
+                const FILE: &str = "groups/*/names";
+                let cmd = mgmt::parse_group_names(line).map_err(|e| parse_error(FILE, line, e))?;
+                core.config
+                    .lock()
+                    .group_names(self.group, cmd)
+                    .map_err(|r| refuse(FILE, line, r))
+            }
+        }
+    }
+}
+
+/// The directories of `/proc/scsi_tgt` that the core keeps for its lifetime.
+///
+/// The files are held elsewhere ([`RootFiles`] by the module, group and
+/// handler files by their owners): a [`Dir`] may be dropped anywhere, but a
+/// [`File`] must never be dropped from one of its own callbacks.
+pub(crate) struct Dirs {
+    groups: Dir,
+    root: Dir,
+}
+
+impl Dirs {
+    /// Creates `/proc/scsi_tgt` and `/proc/scsi_tgt/groups`.
     pub(crate) fn new() -> Result<Self> {
-        let dir = Dir::new_root(c"scsi_tgt").inspect_err(|_| {
+        let root = Dir::new_root(c"scsi_tgt").inspect_err(|_| {
             pr_err!("cannot create /proc/scsi_tgt (does it exist already?)\n");
         })?;
         Ok(Self {
-            _version: dir.file(c"version", 0o444, Arc::new(Version, GFP_KERNEL)?)?,
-            _help: dir.file(c"help", 0o444, Arc::new(Help, GFP_KERNEL)?)?,
-            dir,
+            groups: root.subdir(c"groups")?,
+            root,
+        })
+    }
+
+    /// Creates `/proc/scsi_tgt/groups/<name>/` with `devices` and `names`.
+    pub(crate) fn group_dir(&self, name: &str, id: u64) -> Result<GroupDir> {
+        let cname = CString::try_from_fmt(fmt!("{name}"))?;
+        let dir = self.groups.subdir(&cname)?;
+        let file = |kind| Arc::new(GroupFile { group: id, kind }, GFP_KERNEL);
+        Ok(GroupDir {
+            _devices: dir.file(c"devices", 0o644, file(GroupFileKind::Devices)?)?,
+            _names: dir.file(c"names", 0o644, file(GroupFileKind::Names)?)?,
+            _dir: dir,
         })
     }
 
     /// Creates `/proc/scsi_tgt/<name>/` with a `type` file for a handler.
     pub(crate) fn handler_dir(&self, name: &CStr, h: Arc<dyn handler::Dyn>) -> Result<HandlerDir> {
-        let dir = self.dir.subdir(name)?;
+        let dir = self.root.subdir(name)?;
         let type_file = dir.file(c"type", 0o444, Arc::new(handler::TypeFile(h), GFP_KERNEL)?)?;
         Ok(HandlerDir {
             _type: type_file,
-            _dir: dir,
+            dir,
         })
     }
+}
+
+/// The files directly in `/proc/scsi_tgt`, owned by the module object so
+/// that they are removed (waiting for running callbacks) before the core's
+/// state is released.
+pub(crate) struct RootFiles {
+    _version: File<Version>,
+    _help: File<Help>,
+    _scsi_tgt: File<ScsiTgt>,
+    _sessions: File<Sessions>,
+}
+
+impl RootFiles {
+    /// Creates the files in `dirs.root`.
+    pub(crate) fn new(dirs: &Dirs) -> Result<Self> {
+        let dir = &dirs.root;
+        Ok(Self {
+            _version: dir.file(c"version", 0o444, Arc::new(Version, GFP_KERNEL)?)?,
+            _help: dir.file(c"help", 0o444, Arc::new(Help, GFP_KERNEL)?)?,
+            _scsi_tgt: dir.file(c"scsi_tgt", 0o644, Arc::new(ScsiTgt, GFP_KERNEL)?)?,
+            _sessions: dir.file(c"sessions", 0o444, Arc::new(Sessions, GFP_KERNEL)?)?,
+        })
+    }
+}
+
+/// A group's directory in `/proc/scsi_tgt/groups`.
+pub(crate) struct GroupDir {
+    _devices: File<GroupFile>,
+    _names: File<GroupFile>,
+    _dir: Dir,
 }
 
 /// A handler's directory in `/proc/scsi_tgt`.
 pub(crate) struct HandlerDir {
     _type: File<handler::TypeFile>,
-    _dir: Dir,
+    pub(crate) dir: Dir,
 }

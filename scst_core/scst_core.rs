@@ -24,9 +24,16 @@ use scst_sys::global::Global;
 #[path = "proto/lib.rs"]
 pub mod proto;
 
+mod config;
+pub mod device;
 pub mod handler;
 mod proc;
 
+pub use device::{
+    Device,
+    DeviceOps,
+    DeviceRegistration, //
+};
 pub use handler::DevHandler;
 
 module! {
@@ -46,8 +53,11 @@ pub struct Core {
     /// Registered device handlers.
     #[pin]
     handlers: Mutex<KVec<handler::Entry>>,
-    /// The `/proc/scsi_tgt` tree (dropped last: declared last).
-    proc: proc::Root,
+    /// Devices, groups and LUN maps (SCST's `scst_mutex`).
+    #[pin]
+    config: Mutex<config::Config>,
+    /// The `/proc/scsi_tgt` directories (dropped last: declared last).
+    dirs: proc::Dirs,
 }
 
 /// The core instance while `scst_core.ko` is loaded.
@@ -63,28 +73,45 @@ impl Core {
     }
 }
 
-struct ScstCore;
+struct ScstCore {
+    files: Option<proc::RootFiles>,
+}
 
 impl kernel::Module for ScstCore {
     fn init(_module: &'static ThisModule) -> Result<Self> {
         let core = Arc::pin_init(
             try_pin_init!(Core {
                 handlers <- kernel::new_mutex!(KVec::new(), "Core::handlers"),
-                proc: proc::Root::new()?,
+                config <- kernel::new_mutex!(config::Config::new(), "Core::config"),
+                dirs: proc::Dirs::new()?,
             }),
             GFP_KERNEL,
         )?;
+        core.config
+            .lock()
+            .add_group(proto::acl::DEFAULT_GROUP, |id| {
+                core.dirs.group_dir("Default", id)
+            })
+            .map_err(|(e, _)| e)?;
+        let files = proc::RootFiles::new(&core.dirs)?;
         CORE.set(core)?;
         pr_info!("scst-rs {} loaded\n", VERSION);
-        Ok(ScstCore)
+        Ok(ScstCore { files: Some(files) })
     }
 }
 
 impl Drop for ScstCore {
     fn drop(&mut self) {
-        // Dependent modules are gone (the module refcount guarantees it), so
-        // this drops the last reference and removes /proc/scsi_tgt.
-        drop(CORE.take());
+        // Dependent modules are gone (the module refcount guarantees it).
+        // Remove every file first: that waits for running callbacks, which
+        // may hold references to the core. Then the core's last reference
+        // is ours, and dropping it removes the directories.
+        drop(self.files.take());
+        if let Some(core) = CORE.take() {
+            let dirs = core.config.lock().take_dirs();
+            drop(dirs);
+            drop(core);
+        }
         pr_info!("scst-rs unloaded\n");
     }
 }

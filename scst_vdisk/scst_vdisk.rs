@@ -3,19 +3,46 @@
 //! scst-rs virtual disk handler: `vdisk` (file, block device and NULLIO
 //! backed disks) and `vcdrom` (ISO images).
 //!
-//! For now the handler registers itself with the core; the I/O backends
-//! arrive with the command engine.
+//! Devices are created and removed through `/proc/scsi_tgt/vdisk/vdisk` and
+//! `/proc/scsi_tgt/vcdrom/vcdrom` (see `Documentation/vdisk.md`) and
+//! registered with the core, where groups map them at LUNs. Command
+//! execution arrives with the core's command engine.
 
 #![forbid(unsafe_code)]
 
 use kernel::{
     prelude::*,
-    sync::Arc, //
+    seq_file::SeqFile,
+    seq_print,
+    str::CString,
+    sync::{
+        atomic::{
+            Atomic,
+            Relaxed, //
+        },
+        Arc,
+        Mutex, //
+    },
 };
 use scst_core::{
     handler::Registration,
-    proto::types::PeripheralType,
-    DevHandler, //
+    proto::{
+        mgmt,
+        types::PeripheralType, //
+    },
+    DevHandler,
+    DeviceOps,
+    DeviceRegistration, //
+};
+use scst_sys::{
+    kfile::{
+        KFile,
+        OpenOptions, //
+    },
+    procfs::{
+        self,
+        File, //
+    },
 };
 
 module! {
@@ -25,6 +52,12 @@ module! {
     description: "Virtual disk and CD-ROM device handler for scst-rs",
     license: "GPL",
 }
+
+/// The size of a NULLIO disk, as in SCST: 1.5 TiB.
+const NULLIO_SIZE: u64 = 3 << 39;
+
+/// The largest block size vdisk accepts.
+const MAX_BLOCK_SIZE: u32 = 4096;
 
 /// The `vdisk` handler: virtual disks.
 struct Vdisk;
@@ -42,16 +75,382 @@ impl DevHandler for Vcdrom {
     const TYPE: PeripheralType = PeripheralType::Cdrom;
 }
 
+/// Where a virtual device's data lives.
+enum Backend {
+    /// No I/O: reads return zeroes, writes are dropped (NULLIO).
+    Null,
+    /// A regular file or a block device, through kernel file I/O (FILEIO).
+    File(KFile),
+    /// A CD-ROM drive without a medium.
+    Empty,
+}
+
+/// A virtual disk or CD-ROM.
+struct VDev {
+    name: CString,
+    path: CString,
+    block_size: u32,
+    flags: mgmt::VdiskFlags,
+    /// The size in bytes (changes on `resync_size`).
+    size: Atomic<u64>,
+    backend: Backend,
+}
+
+impl DeviceOps for VDev {}
+
+impl VDev {
+    /// Opens the backing store of a new device.
+    fn open(name: &str, path: &[u8], block_size: u32, flags: mgmt::VdiskFlags) -> Result<Self> {
+        let path = CString::try_from_fmt(fmt!("{}", core::str::from_utf8(path)?))?;
+        let (backend, size) = if flags.nullio {
+            (Backend::Null, NULLIO_SIZE)
+        } else {
+            let opts = OpenOptions {
+                read_only: flags.read_only,
+                sync: flags.write_through,
+                direct: false,
+            };
+            let file = KFile::open(&path, opts).inspect_err(|e| {
+                pr_warn!(
+                    "vdisk {}: cannot open {}: error {}\n",
+                    name,
+                    path.to_str().unwrap_or("?"),
+                    e.to_errno()
+                );
+            })?;
+            let size = file.size();
+            (Backend::File(file), size)
+        };
+        Ok(Self {
+            name: CString::try_from_fmt(fmt!("{name}"))?,
+            path,
+            block_size,
+            flags,
+            size: Atomic::new(size),
+            backend,
+        })
+    }
+
+    /// Opens an ISO image, or makes an empty drive.
+    fn open_cdrom(name: &str, path: Option<&[u8]>) -> Result<Self> {
+        let flags = mgmt::VdiskFlags {
+            read_only: true,
+            removable: true,
+            ..Default::default()
+        };
+        match path {
+            Some(p) => Self::open(name, p, 2048, flags),
+            None => Ok(Self {
+                name: CString::try_from_fmt(fmt!("{name}"))?,
+                path: CString::try_from_fmt(fmt!(""))?,
+                block_size: 2048,
+                flags,
+                size: Atomic::new(0),
+                backend: Backend::Empty,
+            }),
+        }
+    }
+
+    fn size(&self) -> u64 {
+        self.size.load(Relaxed)
+    }
+
+    /// Re-reads the size of the backing file (`resync_size`).
+    fn resync_size(&self) -> Result<u64> {
+        match &self.backend {
+            Backend::File(f) => {
+                let size = f.size();
+                self.size.store(size, Relaxed);
+                Ok(size)
+            }
+            Backend::Null | Backend::Empty => Ok(self.size()),
+        }
+    }
+
+    fn options(&self) -> KVec<u8> {
+        let mut o = KVec::new();
+        let f = &self.flags;
+        for (on, s) in [
+            (f.write_through, "WT "),
+            (f.nv_cache, "NV "),
+            (f.read_only, "RO "),
+            (f.o_direct, "DR "),
+            (matches!(self.backend, Backend::Null), "NIO "),
+            (f.blockio, "BIO "),
+            (f.removable, "RM "),
+        ] {
+            if on {
+                // Allocation failure only shortens the options column.
+                let _ = o.extend_from_slice(s.as_bytes(), GFP_KERNEL);
+            }
+        }
+        o
+    }
+}
+
+/// A device of this module and its registration with the core.
+struct Entry {
+    dev: Arc<VDev>,
+    _reg: DeviceRegistration,
+}
+
+/// The devices of one handler (`vdisk` or `vcdrom`).
+#[pin_data]
+struct Devices {
+    handler: &'static CStr,
+    dev_type: PeripheralType,
+    #[pin]
+    list: Mutex<KVec<Entry>>,
+}
+
+impl Devices {
+    fn new(handler: &'static CStr, dev_type: PeripheralType) -> Result<Arc<Self>> {
+        Arc::pin_init(
+            try_pin_init!(Self {
+                handler,
+                dev_type,
+                list <- kernel::new_mutex!(KVec::new(), "vdisk::Devices"),
+            }),
+            GFP_KERNEL,
+        )
+    }
+
+    /// Registers `dev` with the core and adds it to the list.
+    fn add(&self, dev: VDev) -> Result {
+        let mut list = self.list.lock();
+        let dev = Arc::new(dev, GFP_KERNEL)?;
+        let name = dev.name.to_str()?;
+        if list
+            .iter()
+            .any(|e| e.dev.name.to_bytes() == name.as_bytes())
+        {
+            pr_warn!("{}: device {} exists\n", self.handler.to_str()?, name);
+            return Err(EINVAL);
+        }
+        let reg = DeviceRegistration::new(self.handler, self.dev_type, name, dev.clone()).map_err(
+            |e| {
+                pr_warn!(
+                    "{}: cannot register {}: error {}\n",
+                    self.handler.to_str().unwrap_or("?"),
+                    name,
+                    e.to_errno()
+                );
+                if e == EEXIST {
+                    EINVAL
+                } else {
+                    e
+                }
+            },
+        )?;
+        list.push(Entry { dev, _reg: reg }, GFP_KERNEL)?;
+        Ok(())
+    }
+
+    /// Finds a device by name.
+    fn find(&self, name: &str) -> Option<Arc<VDev>> {
+        self.list
+            .lock()
+            .iter()
+            .find(|e| e.dev.name.to_bytes() == name.as_bytes())
+            .map(|e| e.dev.clone())
+    }
+
+    /// Removes a device: unmaps it everywhere and closes its backing store.
+    fn remove(&self, name: &str) -> Result {
+        let mut list = self.list.lock();
+        let i = list
+            .iter()
+            .position(|e| e.dev.name.to_bytes() == name.as_bytes())
+            .ok_or_else(|| {
+                pr_warn!(
+                    "{}: no device {}\n",
+                    self.handler.to_str().unwrap_or("?"),
+                    name
+                );
+                EINVAL
+            })?;
+        let entry = list.remove(i).map_err(|_| EINVAL)?;
+        drop(list);
+        drop(entry);
+        Ok(())
+    }
+
+    fn show(&self, m: &SeqFile) -> Result {
+        seq_print!(
+            m,
+            "{:<17}{:<11}{:<12}{:<15}{}\n",
+            "Name",
+            "Size(MB)",
+            "Block size",
+            "Options",
+            "File name"
+        );
+        for e in self.list.lock().iter() {
+            let d = &e.dev;
+            let opts = d.options();
+            seq_print!(
+                m,
+                "{:<17}{:<11}{:<12}{:<15}{}\n",
+                d.name.to_str()?,
+                d.size() >> 20,
+                d.block_size,
+                core::str::from_utf8(&opts).unwrap_or(""),
+                d.path.to_str()?
+            );
+        }
+        Ok(())
+    }
+}
+
+fn parse_error(file: &str, line: &[u8], e: mgmt::Error) -> Error {
+    pr_warn!(
+        "{}: {} ({}) at byte {} of \"{}\"\n",
+        file,
+        e.kind.description(),
+        e.kind.field().name(),
+        e.offset,
+        core::str::from_utf8(line).unwrap_or("<not UTF-8>")
+    );
+    EINVAL
+}
+
+/// `/proc/scsi_tgt/vdisk/vdisk`.
+struct VdiskFile(Arc<Devices>);
+
+impl procfs::Handler for VdiskFile {
+    fn show(&self, m: &SeqFile) -> Result {
+        self.0.show(m)
+    }
+
+    fn write(&self, line: &[u8]) -> Result {
+        const FILE: &str = "vdisk/vdisk";
+        match mgmt::parse_vdisk(line).map_err(|e| parse_error(FILE, line, e))? {
+            mgmt::VdiskCmd::Open(o) => {
+                if o.block_size > MAX_BLOCK_SIZE {
+                    pr_warn!(
+                        "{}: block size {} is above {}\n",
+                        FILE,
+                        o.block_size,
+                        MAX_BLOCK_SIZE
+                    );
+                    return Err(EINVAL);
+                }
+                if o.flags.blockio {
+                    pr_warn!(
+                        "{}: BLOCKIO is not supported yet; use FILEIO (no flag)\n",
+                        FILE
+                    );
+                    return Err(EINVAL);
+                }
+                if o.flags.o_direct {
+                    pr_info!("{}: O_DIRECT is not supported yet and is ignored\n", FILE);
+                }
+                let dev = VDev::open(o.name, o.path, o.block_size, o.flags)?;
+                if dev.size() < u64::from(o.block_size) {
+                    pr_warn!("{}: {} is smaller than one block\n", FILE, o.name);
+                    return Err(EINVAL);
+                }
+                self.0.add(dev)?;
+                pr_info!(
+                    "vdisk: opened {} ({} bytes)\n",
+                    o.name,
+                    self.0.find(o.name).map_or(0, |d| d.size())
+                );
+                Ok(())
+            }
+            mgmt::VdiskCmd::Close { name } => self.0.remove(name),
+            mgmt::VdiskCmd::ResyncSize { name } => {
+                let dev = self.0.find(name).ok_or_else(|| {
+                    pr_warn!("{}: no device {}\n", FILE, name);
+                    EINVAL
+                })?;
+                let size = dev.resync_size()?;
+                pr_info!("vdisk: {} is now {} bytes\n", name, size);
+                Ok(())
+            }
+            mgmt::VdiskCmd::SetT10DevId { .. } => {
+                pr_warn!("{}: this command is not supported yet\n", FILE);
+                Err(EINVAL)
+            }
+        }
+    }
+}
+
+/// `/proc/scsi_tgt/vcdrom/vcdrom`.
+struct VcdromFile(Arc<Devices>);
+
+impl procfs::Handler for VcdromFile {
+    fn show(&self, m: &SeqFile) -> Result {
+        self.0.show(m)
+    }
+
+    fn write(&self, line: &[u8]) -> Result {
+        const FILE: &str = "vcdrom/vcdrom";
+        match mgmt::parse_vcdrom(line).map_err(|e| parse_error(FILE, line, e))? {
+            mgmt::VcdromCmd::Open { name, path } => self.0.add(VDev::open_cdrom(name, path)?),
+            mgmt::VcdromCmd::Close { name } => self.0.remove(name),
+            mgmt::VcdromCmd::Change { .. } => {
+                pr_warn!("{}: change is not supported yet\n", FILE);
+                Err(EINVAL)
+            }
+        }
+    }
+}
+
+/// A `help` file with fixed text.
+struct Help(&'static str);
+
+impl procfs::Handler for Help {
+    fn show(&self, m: &SeqFile) -> Result {
+        seq_print!(m, "{}", self.0);
+        Ok(())
+    }
+}
+
+/// One handler: its files, its devices and its registration, dropped in
+/// that order (files first, so no command runs while devices go away).
+struct HandlerState<H: DevHandler, F: procfs::Handler> {
+    file: Option<File<F>>,
+    help: Option<File<Help>>,
+    devices: Arc<Devices>,
+    _reg: Registration<H>,
+}
+
+impl<H: DevHandler, F: procfs::Handler> HandlerState<H, F> {
+    fn new(handler: H, help: &'static str, file: impl FnOnce(Arc<Devices>) -> F) -> Result<Self> {
+        let reg = Registration::new(Arc::new(handler, GFP_KERNEL)?)?;
+        let devices = Devices::new(H::NAME, H::TYPE)?;
+        let dir = reg.proc_dir();
+        Ok(Self {
+            file: Some(dir.file(H::NAME, 0o644, Arc::new(file(devices.clone()), GFP_KERNEL)?)?),
+            help: Some(dir.file(c"help", 0o444, Arc::new(Help(help), GFP_KERNEL)?)?),
+            devices,
+            _reg: reg,
+        })
+    }
+}
+
+impl<H: DevHandler, F: procfs::Handler> Drop for HandlerState<H, F> {
+    fn drop(&mut self) {
+        // Files first (this waits for running writes), then the devices,
+        // then (as a field) the handler registration.
+        drop(self.file.take());
+        drop(self.help.take());
+        let list = core::mem::take(&mut *self.devices.list.lock());
+        drop(list);
+    }
+}
+
 struct ScstVdisk {
-    _vdisk: Registration<Vdisk>,
-    _vcdrom: Registration<Vcdrom>,
+    _vdisk: HandlerState<Vdisk, VdiskFile>,
+    _vcdrom: HandlerState<Vcdrom, VcdromFile>,
 }
 
 impl kernel::Module for ScstVdisk {
     fn init(_module: &'static ThisModule) -> Result<Self> {
         Ok(Self {
-            _vdisk: Registration::new(Arc::new(Vdisk, GFP_KERNEL)?)?,
-            _vcdrom: Registration::new(Arc::new(Vcdrom, GFP_KERNEL)?)?,
+            _vdisk: HandlerState::new(Vdisk, mgmt::VDISK_HELP, VdiskFile)?,
+            _vcdrom: HandlerState::new(Vcdrom, mgmt::VCDROM_HELP, VcdromFile)?,
         })
     }
 }

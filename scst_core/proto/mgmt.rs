@@ -65,7 +65,7 @@
 //! in `names`, `dump_prs` in the core `trace_level`, vdisk `resync_size` and
 //! `set_t10_dev_id`, the vdisk `REMOVABLE` flag.
 
-use crate::bytes::Writer;
+use super::bytes::Writer;
 
 /// Largest write a `/proc/scsi_tgt` file accepts: SCST's `SCST_PROC_BLOCK_SIZE`
 /// (`PAGE_SIZE - 512` with 4 KiB pages). Longer writes fail with `-EOVERFLOW`.

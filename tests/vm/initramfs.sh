@@ -21,11 +21,11 @@ TOOLS=(
 	/usr/bin/iscsi-test-cu /usr/bin/iscsi-inq /usr/bin/iscsi-ls /usr/bin/iscsi-readcapacity16
 	/usr/bin/fio
 	/usr/bin/sg_inq /usr/bin/sg_vpd /usr/bin/sg_readcap /usr/bin/sg_luns /usr/bin/sg_modes
-	/usr/bin/sg_rep_opcodes /usr/bin/sg_unmap /usr/bin/sg_write_same /usr/bin/sg_sync
+	/usr/bin/sg_opcodes /usr/bin/sg_unmap /usr/bin/sg_write_same /usr/bin/sg_sync
 	/usr/bin/sg_get_lba_status /usr/bin/sg_persist /usr/bin/sg_turs /usr/bin/sg_raw
 	/usr/bin/sg_requests /usr/bin/sg_reset /usr/bin/sg_map26 /usr/bin/sg_start /usr/bin/sg_prevent
 	/usr/bin/sg_rtpg /usr/bin/sg_readcap /usr/bin/sg_dd /usr/bin/sg_verify /usr/bin/sg_compare_and_write
-	/sbin/mke2fs /sbin/e2fsck
+	/usr/sbin/mke2fs /usr/sbin/e2fsck
 	/usr/sbin/iscsiadm /usr/sbin/iscsid
 )
 
@@ -43,7 +43,7 @@ copy_bin() { # copy a binary and its shared libraries into root $1
 	local root=$1 bin=$2 lib
 	[ -e "$bin" ] || { echo "initramfs: missing $bin" >&2; return 1; }
 	install -D -m 0755 "$bin" "$root$bin"
-	ldd "$bin" 2>/dev/null | awk '/=>/ {print $3} /^\t\/lib/ {print $1}' | while read -r lib; do
+	{ ldd "$bin" 2>/dev/null || true; } | awk '/=>/ {print $3} /^\t\/lib/ {print $1}' | while read -r lib; do
 		[ -n "$lib" ] && [ -e "$lib" ] || continue
 		[ -e "$root$lib" ] || install -D -m 0755 "$(readlink -f "$lib")" "$root$lib"
 	done

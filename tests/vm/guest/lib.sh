@@ -36,3 +36,34 @@ check_grep() {
 
 # Exit status of a case: non-zero if any check failed.
 done_case() { exit $_failed; }
+
+# cmd FILE LINE: writes one command into /proc/scsi_tgt/FILE with one
+# write(); on failure prints the error (with its errno text) to stderr. dd is
+# used because busybox's printf builtin does not report write errors.
+cmd() {
+	local out
+	out=$(printf '%s\n' "$2" | dd of="/proc/scsi_tgt/$1" bs=65536 conv=notrunc 2>&1) && return 0
+	echo "$out" | grep -v 'records' >&2
+	return 1
+}
+
+# check_cmd NAME FILE LINE: the command must be accepted.
+check_cmd() { check "$1" cmd "$2" "$3"; }
+
+# check_einval NAME FILE LINE: the command must be refused with EINVAL
+# ("Invalid argument") and leave a reason in the kernel log.
+check_einval() {
+	local out
+	if out=$(cmd "$2" "$3" 2>&1); then
+		fail "$1" "'$3' > $2 was accepted"
+	elif echo "$out" | grep -q 'Invalid argument'; then
+		pass "$1"
+	else
+		fail "$1" "'$3' > $2 failed with '$out', not EINVAL"
+	fi
+}
+
+# check_no_grep NAME PATTERN FILE: passes if FILE does not contain PATTERN.
+check_no_grep() {
+	if grep -q -- "$2" "$3" 2>/dev/null; then fail "$1" "'$2' found in $3"; else pass "$1"; fi
+}

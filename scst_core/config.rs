@@ -1,0 +1,279 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The core's configuration: devices, security groups and their LUN maps.
+//!
+//! Everything here is protected by one mutex (`Core::config`, SCST's
+//! `scst_mutex`). Procfs entries of groups are kept in the groups but are
+//! always dropped *after* the mutex is released: removing a procfs entry
+//! waits for its running callbacks, which may be waiting for the mutex.
+
+use crate::{
+    device::Device,
+    proc::GroupDir,
+    proto::{
+        acl,
+        mgmt::{
+            DeviceRef,
+            GroupDevicesCmd,
+            GroupNamesCmd, //
+        },
+    },
+};
+use kernel::{
+    prelude::*,
+    sync::Arc, //
+};
+
+/// One LUN of a group's map.
+pub(crate) struct LunEntry {
+    pub(crate) lun: u64,
+    pub(crate) dev: Arc<Device>,
+    pub(crate) read_only: bool,
+}
+
+/// A security group (SCST's ACG): initiator names and a LUN map.
+pub(crate) struct Group {
+    /// Stable identity used by the group's procfs files.
+    pub(crate) id: u64,
+    pub(crate) name: KVec<u8>,
+    /// Initiator names or patterns (see [`acl`]), in the order added.
+    pub(crate) names: KVec<KVec<u8>>,
+    /// The LUN map, in the order added.
+    pub(crate) luns: KVec<LunEntry>,
+    /// `/proc/scsi_tgt/groups/<name>/`; `None` once torn down.
+    pub(crate) dir: Option<GroupDir>,
+}
+
+/// Why a configuration command was refused, for the kernel log.
+pub(crate) type Refusal = (Error, &'static str);
+
+/// The configuration state.
+pub(crate) struct Config {
+    pub(crate) devices: KVec<Arc<Device>>,
+    /// Groups in creation order; `Default` is always first.
+    pub(crate) groups: KVec<Group>,
+    next_group_id: u64,
+}
+
+fn copy(bytes: &[u8]) -> Result<KVec<u8>> {
+    let mut v = KVec::with_capacity(bytes.len(), GFP_KERNEL)?;
+    v.extend_from_slice(bytes, GFP_KERNEL)?;
+    Ok(v)
+}
+
+impl Config {
+    pub(crate) fn new() -> Self {
+        Self {
+            devices: KVec::new(),
+            groups: KVec::new(),
+            next_group_id: 0,
+        }
+    }
+
+    pub(crate) fn find_device(&self, name: &[u8]) -> Option<&Arc<Device>> {
+        self.devices.iter().find(|d| d.name.to_bytes() == name)
+    }
+
+    pub(crate) fn add_device(&mut self, dev: Arc<Device>) -> Result {
+        if self.find_device(dev.name.to_bytes()).is_some() {
+            return Err(EEXIST);
+        }
+        self.devices.push(dev, GFP_KERNEL)?;
+        Ok(())
+    }
+
+    /// Removes a device and every LUN that maps it.
+    pub(crate) fn remove_device(&mut self, dev: &Arc<Device>) {
+        for g in self.groups.iter_mut() {
+            g.luns.retain(|l| !Arc::ptr_eq(&l.dev, dev));
+        }
+        self.devices.retain(|d| !Arc::ptr_eq(d, dev));
+    }
+
+    pub(crate) fn group_index(&self, name: &[u8]) -> Option<usize> {
+        self.groups.iter().position(|g| g.name == name)
+    }
+
+    pub(crate) fn group_by_id(&mut self, id: u64) -> Option<&mut Group> {
+        self.groups.iter_mut().find(|g| g.id == id)
+    }
+
+    /// Adds an empty group; the caller creates its procfs directory.
+    pub(crate) fn add_group(
+        &mut self,
+        name: &[u8],
+        mkdir: impl FnOnce(u64) -> Result<GroupDir>,
+    ) -> core::result::Result<(), Refusal> {
+        if self.group_index(name).is_some() {
+            return Err((EINVAL, "group already exists"));
+        }
+        let id = self.next_group_id;
+        let dir = mkdir(id).map_err(|e| (e, "cannot create the group's /proc directory"))?;
+        let group = Group {
+            id,
+            name: copy(name).map_err(|e| (e, "out of memory"))?,
+            names: KVec::new(),
+            luns: KVec::new(),
+            dir: Some(dir),
+        };
+        self.groups
+            .push(group, GFP_KERNEL)
+            .map_err(|_| (ENOMEM, "out of memory"))?;
+        self.next_group_id += 1;
+        Ok(())
+    }
+
+    /// Removes a group and returns it, so that the caller drops its procfs
+    /// entries after releasing the configuration mutex.
+    pub(crate) fn del_group(&mut self, name: &[u8]) -> core::result::Result<Group, Refusal> {
+        if acl::is_default_group(name) {
+            return Err((EINVAL, "the Default group cannot be deleted"));
+        }
+        let i = self.group_index(name).ok_or((EINVAL, "no such group"))?;
+        self.groups.remove(i).map_err(|_| (EINVAL, "no such group"))
+    }
+
+    /// Takes every group's procfs directory, for teardown outside the lock.
+    pub(crate) fn take_dirs(&mut self) -> KVec<GroupDir> {
+        let mut dirs = KVec::new();
+        for g in self.groups.iter_mut() {
+            if let Some(d) = g.dir.take() {
+                // On allocation failure the directory is dropped here, under
+                // the lock; teardown happens after all callbacks are gone.
+                let _ = dirs.push(d, GFP_KERNEL);
+            }
+        }
+        dirs
+    }
+
+    /// Carries out a command written to `groups/<G>/devices`.
+    pub(crate) fn group_devices(
+        &mut self,
+        group: u64,
+        cmd: GroupDevicesCmd<'_>,
+    ) -> core::result::Result<(), Refusal> {
+        // Resolve the device first: the borrow of `self.devices` must end
+        // before the group is borrowed mutably.
+        let dev = match cmd {
+            GroupDevicesCmd::Add { dev, .. }
+            | GroupDevicesCmd::Del { dev, .. }
+            | GroupDevicesCmd::Replace { dev, .. } => Some(self.resolve(dev)?),
+            GroupDevicesCmd::Clear => None,
+        };
+        let g = self
+            .group_by_id(group)
+            .ok_or((ENOENT, "the group was deleted"))?;
+        match (cmd, dev) {
+            (GroupDevicesCmd::Add { lun, read_only, .. }, Some(dev)) => {
+                if g.luns.iter().any(|l| l.lun == lun) {
+                    return Err((EINVAL, "the LUN exists in the group"));
+                }
+                g.luns
+                    .push(
+                        LunEntry {
+                            lun,
+                            dev,
+                            read_only,
+                        },
+                        GFP_KERNEL,
+                    )
+                    .map_err(|_| (ENOMEM, "out of memory"))?;
+            }
+            (GroupDevicesCmd::Replace { lun, read_only, .. }, Some(dev)) => {
+                let entry = LunEntry {
+                    lun,
+                    dev,
+                    read_only,
+                };
+                match g.luns.iter_mut().find(|l| l.lun == lun) {
+                    Some(l) => *l = entry,
+                    None => g
+                        .luns
+                        .push(entry, GFP_KERNEL)
+                        .map_err(|_| (ENOMEM, "out of memory"))?,
+                }
+            }
+            (GroupDevicesCmd::Del { .. }, Some(dev)) => {
+                let i = g
+                    .luns
+                    .iter()
+                    .position(|l| Arc::ptr_eq(&l.dev, &dev))
+                    .ok_or((EINVAL, "the device is not in the group"))?;
+                // `i` is in bounds: it was just found.
+                let _ = g.luns.remove(i);
+            }
+            (GroupDevicesCmd::Clear, _) => g.luns.clear(),
+            _ => return Err((EINVAL, "internal: no device")),
+        }
+        Ok(())
+    }
+
+    fn resolve(&self, dev: DeviceRef<'_>) -> core::result::Result<Arc<Device>, Refusal> {
+        match dev {
+            DeviceRef::Virtual(name) => self
+                .find_device(name.as_bytes())
+                .cloned()
+                .ok_or((EINVAL, "no such device")),
+            DeviceRef::Hctl(_) => Err((
+                EINVAL,
+                "no such device (pass-through devices need `assign` and a pass-through handler)",
+            )),
+        }
+    }
+
+    /// Carries out a command written to `groups/<G>/names`.
+    pub(crate) fn group_names(
+        &mut self,
+        group: u64,
+        cmd: GroupNamesCmd<'_>,
+    ) -> core::result::Result<(), Refusal> {
+        if let GroupNamesCmd::Move { name, group: to } = cmd {
+            let to = self
+                .group_index(to.as_bytes())
+                .ok_or((EINVAL, "no such destination group"))?;
+            let from = self
+                .groups
+                .iter()
+                .position(|g| g.id == group)
+                .ok_or((ENOENT, "the group was deleted"))?;
+            let i = self.groups[from]
+                .names
+                .iter()
+                .position(|n| n.as_slice() == name.as_bytes())
+                .ok_or((EINVAL, "no such name in the group"))?;
+            let moved = self.groups[from]
+                .names
+                .remove(i)
+                .map_err(|_| (EINVAL, "no such name in the group"))?;
+            return self.groups[to]
+                .names
+                .push(moved, GFP_KERNEL)
+                .map_err(|_| (ENOMEM, "out of memory"));
+        }
+        let g = self
+            .group_by_id(group)
+            .ok_or((ENOENT, "the group was deleted"))?;
+        match cmd {
+            GroupNamesCmd::Add(name) => {
+                if g.names.iter().any(|n| n.as_slice() == name.as_bytes()) {
+                    return Err((EINVAL, "the name exists in the group"));
+                }
+                let n = copy(name.as_bytes()).map_err(|_| (ENOMEM, "out of memory"))?;
+                g.names
+                    .push(n, GFP_KERNEL)
+                    .map_err(|_| (ENOMEM, "out of memory"))?;
+            }
+            GroupNamesCmd::Del(name) => {
+                let i = g
+                    .names
+                    .iter()
+                    .position(|n| n.as_slice() == name.as_bytes())
+                    .ok_or((EINVAL, "no such name in the group"))?;
+                let _ = g.names.remove(i);
+            }
+            GroupNamesCmd::Clear => g.names.clear(),
+            GroupNamesCmd::Move { .. } => {}
+        }
+        Ok(())
+    }
+}
