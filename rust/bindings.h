@@ -6,11 +6,17 @@
  * Only the items allowlisted in Kbuild are generated; everything else is
  * taken from `kernel::bindings`.
  */
+#include <linux/device.h>
 #include <linux/fcntl.h>
 #include <linux/fs.h>
 #include <linux/kthread.h>
 #include <linux/numa.h>
 #include <linux/proc_fs.h>
+#include <linux/scatterlist.h>
 #include <linux/seq_file.h>
+#include <scsi/scsi.h>
+#include <scsi/scsi_cmnd.h>
+#include <scsi/scsi_device.h>
+#include <scsi/scsi_host.h>
 
 #include "helpers.h"

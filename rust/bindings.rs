@@ -15,11 +15,25 @@
     unreachable_pub,
     unsafe_op_in_unsafe_fn,
     dead_code,
-    clippy::undocumented_unsafe_blocks
+    clippy::undocumented_unsafe_blocks,
+    clippy::as_underscore,
+    clippy::cast_lossless,
+    clippy::ptr_as_ptr,
+    clippy::ref_as_ptr
 )]
 
 pub use kernel::bindings::*;
 use kernel::ffi;
-use pin_init::MaybeZeroable;
+use pin_init::{
+    MaybeZeroable,
+    Zeroable, //
+};
+
+// bindgen does not derive this for its bitfield storage (as in the kernel
+// crate's own bindings, rust-bindgen issue 3196).
+//
+// SAFETY: `__BindgenBitfieldUnit<Storage>` is a newtype around `Storage`, so
+// it is zeroable when `Storage` is.
+unsafe impl<Storage> Zeroable for __BindgenBitfieldUnit<Storage> where Storage: Zeroable {}
 
 include!("bindings_generated.rs");

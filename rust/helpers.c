@@ -6,6 +6,9 @@
 #include <linux/export.h>
 #include <linux/fs.h>
 #include <linux/proc_fs.h>
+#include <linux/blk-mq.h>
+#include <scsi/scsi_cmnd.h>
+#include <scsi/scsi_host.h>
 
 #include "helpers.h"
 
@@ -32,3 +35,51 @@ _Bool scst_helper_file_is_bdev(struct file *file)
 	return S_ISBLK(file_inode(file)->i_mode);
 }
 EXPORT_SYMBOL_GPL(scst_helper_file_is_bdev);
+
+void *scst_helper_scsi_cmd_priv(struct scsi_cmnd *cmd)
+{
+	return scsi_cmd_priv(cmd);
+}
+EXPORT_SYMBOL_GPL(scst_helper_scsi_cmd_priv);
+
+struct scatterlist *scst_helper_scsi_sglist(struct scsi_cmnd *cmd)
+{
+	return scsi_sglist(cmd);
+}
+EXPORT_SYMBOL_GPL(scst_helper_scsi_sglist);
+
+unsigned int scst_helper_scsi_sg_count(struct scsi_cmnd *cmd)
+{
+	return scsi_sg_count(cmd);
+}
+EXPORT_SYMBOL_GPL(scst_helper_scsi_sg_count);
+
+unsigned int scst_helper_scsi_bufflen(struct scsi_cmnd *cmd)
+{
+	return scsi_bufflen(cmd);
+}
+EXPORT_SYMBOL_GPL(scst_helper_scsi_bufflen);
+
+void scst_helper_scsi_set_resid(struct scsi_cmnd *cmd, unsigned int resid)
+{
+	scsi_set_resid(cmd, resid);
+}
+EXPORT_SYMBOL_GPL(scst_helper_scsi_set_resid);
+
+unsigned int scst_helper_scsi_tag(struct scsi_cmnd *cmd)
+{
+	return blk_mq_unique_tag(scsi_cmd_to_rq(cmd));
+}
+EXPORT_SYMBOL_GPL(scst_helper_scsi_tag);
+
+void *scst_helper_shost_priv(struct Scsi_Host *shost)
+{
+	return shost_priv(shost);
+}
+EXPORT_SYMBOL_GPL(scst_helper_shost_priv);
+
+int scst_helper_scsi_add_host(struct Scsi_Host *shost, struct device *dev)
+{
+	return scsi_add_host(shost, dev);
+}
+EXPORT_SYMBOL_GPL(scst_helper_scsi_add_host);

@@ -8,10 +8,23 @@
 
 struct inode;
 struct file;
+struct scsi_cmnd;
+struct scatterlist;
+struct Scsi_Host;
+struct device;
 
 void *scst_helper_pde_data(const struct inode *inode);
 struct inode *scst_helper_file_inode(const struct file *file);
 long long scst_helper_file_size(struct file *file);
 _Bool scst_helper_file_is_bdev(struct file *file);
+
+void *scst_helper_scsi_cmd_priv(struct scsi_cmnd *cmd);
+struct scatterlist *scst_helper_scsi_sglist(struct scsi_cmnd *cmd);
+unsigned int scst_helper_scsi_sg_count(struct scsi_cmnd *cmd);
+unsigned int scst_helper_scsi_bufflen(struct scsi_cmnd *cmd);
+void scst_helper_scsi_set_resid(struct scsi_cmnd *cmd, unsigned int resid);
+unsigned int scst_helper_scsi_tag(struct scsi_cmnd *cmd);
+void *scst_helper_shost_priv(struct Scsi_Host *shost);
+int scst_helper_scsi_add_host(struct Scsi_Host *shost, struct device *dev);
 
 #endif

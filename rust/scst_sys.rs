@@ -19,3 +19,4 @@ pub mod global;
 pub mod kfile;
 pub mod kthread;
 pub mod procfs;
+pub mod scsi_host;
