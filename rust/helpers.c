@@ -4,6 +4,7 @@
  * scst_sys code is instantiated in the dependent modules too.
  */
 #include <linux/export.h>
+#include <linux/cpumask.h>
 #include <linux/fs.h>
 #include <linux/proc_fs.h>
 #include <linux/blk-mq.h>
@@ -83,3 +84,9 @@ int scst_helper_scsi_add_host(struct Scsi_Host *shost, struct device *dev)
 	return scsi_add_host(shost, dev);
 }
 EXPORT_SYMBOL_GPL(scst_helper_scsi_add_host);
+
+bool scst_helper_cpu_online(unsigned int cpu)
+{
+	return cpu_online(cpu);
+}
+EXPORT_SYMBOL_GPL(scst_helper_cpu_online);

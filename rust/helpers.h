@@ -27,4 +27,6 @@ unsigned int scst_helper_scsi_tag(struct scsi_cmnd *cmd);
 void *scst_helper_shost_priv(struct Scsi_Host *shost);
 int scst_helper_scsi_add_host(struct Scsi_Host *shost, struct device *dev);
 
+_Bool scst_helper_cpu_online(unsigned int cpu);
+
 #endif

@@ -154,3 +154,10 @@ impl Drop for KThread {
         }
     }
 }
+
+/// Returns whether `cpu` is online.
+pub fn cpu_online(cpu: u32) -> bool {
+    // SAFETY: `cpu_online()` only tests a bit of the online mask; any
+    // number is accepted (out-of-range numbers are never online).
+    cpu < kernel::cpu::nr_cpu_ids() && unsafe { bindings::scst_helper_cpu_online(cpu) }
+}

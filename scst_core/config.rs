@@ -18,6 +18,7 @@ use crate::{
             GroupNamesCmd, //
         },
     },
+    session::SessionCore,
 };
 use kernel::{
     prelude::*,
@@ -52,7 +53,10 @@ pub(crate) struct Config {
     pub(crate) devices: KVec<Arc<Device>>,
     /// Groups in creation order; `Default` is always first.
     pub(crate) groups: KVec<Group>,
+    /// Open sessions, in the order opened.
+    pub(crate) sessions: KVec<Arc<SessionCore>>,
     next_group_id: u64,
+    next_session_id: u64,
 }
 
 fn copy(bytes: &[u8]) -> Result<KVec<u8>> {
@@ -66,8 +70,37 @@ impl Config {
         Self {
             devices: KVec::new(),
             groups: KVec::new(),
+            sessions: KVec::new(),
             next_group_id: 0,
+            next_session_id: 1,
         }
+    }
+
+    /// A new I_T nexus identifier.
+    pub(crate) fn next_session_id(&mut self) -> u64 {
+        let id = self.next_session_id;
+        self.next_session_id += 1;
+        id
+    }
+
+    /// Rebuilds the LUN tables of the sessions in group `id` (all if `None`).
+    pub(crate) fn refresh_sessions(&self, id: Option<u64>) {
+        for s in self.sessions.iter() {
+            if id.is_none_or(|id| s.state.lock().group == id) {
+                if let Err(e) = s.refresh(self) {
+                    pr_warn!(
+                        "session {}: cannot update its LUNs: error {}\n",
+                        s.id,
+                        e.to_errno()
+                    );
+                }
+            }
+        }
+    }
+
+    /// Rebuilds every session's LUN table.
+    pub(crate) fn refresh_all_sessions(&self) {
+        self.refresh_sessions(None);
     }
 
     pub(crate) fn find_device(&self, name: &[u8]) -> Option<&Arc<Device>> {
@@ -130,7 +163,21 @@ impl Config {
             return Err((EINVAL, "the Default group cannot be deleted"));
         }
         let i = self.group_index(name).ok_or((EINVAL, "no such group"))?;
-        self.groups.remove(i).map_err(|_| (EINVAL, "no such group"))
+        let g = self
+            .groups
+            .remove(i)
+            .map_err(|_| (EINVAL, "no such group"))?;
+        // Sessions of a deleted group fall back to Default (always first).
+        if let Some(default) = self.groups.first().map(|d| d.id) {
+            for s in self.sessions.iter() {
+                let mut st = s.state.lock();
+                if st.group == g.id {
+                    st.group = default;
+                }
+            }
+            self.refresh_all_sessions();
+        }
+        Ok(g)
     }
 
     /// Takes every group's procfs directory, for teardown outside the lock.
@@ -205,6 +252,7 @@ impl Config {
             (GroupDevicesCmd::Clear, _) => g.luns.clear(),
             _ => return Err((EINVAL, "internal: no device")),
         }
+        self.refresh_sessions(Some(group));
         Ok(())
     }
 

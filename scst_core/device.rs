@@ -9,7 +9,11 @@
 //! removes it.
 
 use crate::{
-    proto::types::PeripheralType,
+    proto::{
+        cdb,
+        sense::Sense,
+        types::PeripheralType, //
+    },
     Core, //
 };
 use kernel::{
@@ -18,11 +22,34 @@ use kernel::{
     sync::Arc, //
 };
 
-/// What a handler implements for each of its devices.
-///
-/// The command callbacks (parse, exec, dev_done, task management) arrive
-/// with the command engine.
-pub trait DeviceOps: Send + Sync + 'static {}
+/// A command a device executes: the decoded CDB, the data-out bytes and a
+/// zeroed data-in buffer of the CDB's transfer length.
+pub struct ExecCmd<'a> {
+    /// The CDB.
+    pub cdb: &'a [u8],
+    /// The CDB decoded for the device's type and block size.
+    pub decoded: &'a cdb::Decoded,
+    /// The data-out bytes (exactly the CDB's transfer length).
+    pub data_out: &'a [u8],
+    /// The data-in buffer (the CDB's transfer length, zeroed).
+    pub data_in: &'a mut [u8],
+    /// The LUN is read-only for this initiator.
+    pub read_only: bool,
+    /// The I_T nexus the command came from.
+    pub nexus: u64,
+}
+
+/// What a handler implements for each of its devices (SCST's `exec`).
+pub trait DeviceOps: Send + Sync + 'static {
+    /// The logical block size, for decoding transfer lengths.
+    fn block_size(&self) -> u32;
+
+    /// Executes a command that passed the core's checks (LUN, UNIT
+    /// ATTENTION, write protection, CDB decoding). Returns the number of
+    /// data-in bytes, or the sense of a CHECK CONDITION. Runs in a command
+    /// thread and may sleep.
+    fn exec(&self, cmd: &mut ExecCmd<'_>) -> core::result::Result<usize, Sense>;
+}
 
 /// A registered device.
 pub struct Device {
@@ -101,7 +128,10 @@ impl DeviceRegistration {
 
 impl Drop for DeviceRegistration {
     fn drop(&mut self) {
-        self.core.config.lock().remove_device(&self.dev);
+        let mut config = self.core.config.lock();
+        config.remove_device(&self.dev);
+        config.refresh_all_sessions();
+        drop(config);
         pr_info!(
             "unregistered device {}\n",
             self.dev.name.to_str().unwrap_or("?")

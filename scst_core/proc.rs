@@ -18,7 +18,10 @@ use kernel::{
     seq_file::SeqFile,
     seq_print,
     str::CString,
-    sync::Arc, //
+    sync::{
+        atomic::Relaxed,
+        Arc, //
+    },
 };
 use scst_sys::procfs::{
     self,
@@ -168,6 +171,48 @@ impl procfs::Handler for Sessions {
             "Group name",
             "Command Count"
         );
+        let core = Core::get()?;
+        let config = core.config.lock();
+        for s in config.sessions.iter() {
+            let gid = s.state.lock().group;
+            let group = config
+                .groups
+                .iter()
+                .find(|g| g.id == gid)
+                .map_or("?", |g| core::str::from_utf8(&g.name).unwrap_or("?"));
+            seq_print!(
+                m,
+                "{:<20} {:<45} {:<20} {:<15}\n",
+                s.target.to_str()?,
+                s.initiator.to_str()?,
+                group,
+                s.cmd_count.load(Relaxed)
+            );
+        }
+        Ok(())
+    }
+}
+
+/// `/proc/scsi_tgt/threads`: the number of command threads.
+struct Threads;
+
+impl procfs::Handler for Threads {
+    fn show(&self, m: &SeqFile) -> Result {
+        let core = Core::get()?;
+        seq_print!(m, "{}\n", core.pool.count());
+        Ok(())
+    }
+
+    fn write(&self, line: &[u8]) -> Result {
+        const FILE: &str = "threads";
+        let n = mgmt::parse_threads(line).map_err(|e| parse_error(FILE, line, e))?;
+        const MAX: u32 = 256;
+        if n > MAX {
+            return Err(refuse(FILE, line, (EINVAL, "at most 256 command threads")));
+        }
+        let core = Core::get()?;
+        core.pool.resize(n as usize)?;
+        pr_info!("{} command threads\n", n);
         Ok(())
     }
 }
@@ -276,6 +321,11 @@ impl Dirs {
         })
     }
 
+    /// Creates `/proc/scsi_tgt/<name>/` (for a target driver).
+    pub(crate) fn subdir(&self, name: &CStr) -> Result<Dir> {
+        self.root.subdir(name)
+    }
+
     /// Creates `/proc/scsi_tgt/<name>/` with a `type` file for a handler.
     pub(crate) fn handler_dir(&self, name: &CStr, h: Arc<dyn handler::Dyn>) -> Result<HandlerDir> {
         let dir = self.root.subdir(name)?;
@@ -295,6 +345,7 @@ pub(crate) struct RootFiles {
     _help: File<Help>,
     _scsi_tgt: File<ScsiTgt>,
     _sessions: File<Sessions>,
+    _threads: File<Threads>,
 }
 
 impl RootFiles {
@@ -306,6 +357,7 @@ impl RootFiles {
             _help: dir.file(c"help", 0o444, Arc::new(Help, GFP_KERNEL)?)?,
             _scsi_tgt: dir.file(c"scsi_tgt", 0o644, Arc::new(ScsiTgt, GFP_KERNEL)?)?,
             _sessions: dir.file(c"sessions", 0o444, Arc::new(Sessions, GFP_KERNEL)?)?,
+            _threads: dir.file(c"threads", 0o644, Arc::new(Threads, GFP_KERNEL)?)?,
         })
     }
 }

@@ -26,8 +26,11 @@ pub mod proto;
 
 mod config;
 pub mod device;
+pub mod disk;
 pub mod handler;
 mod proc;
+pub mod session;
+mod threads;
 
 pub use device::{
     Device,
@@ -35,6 +38,12 @@ pub use device::{
     DeviceRegistration, //
 };
 pub use handler::DevHandler;
+pub use session::{
+    NewCmd,
+    Response,
+    Session,
+    TargetDriver, //
+};
 
 module! {
     type: ScstCore,
@@ -42,6 +51,12 @@ module! {
     authors: ["scst-rs developers"],
     description: "SCSI target middle level (scst-rs)",
     license: "GPL",
+    params: {
+        scst_threads: u32 {
+            default: 0,
+            description: "Number of command threads (0: one per online CPU)",
+        },
+    },
 }
 
 /// The version reported in `/proc/scsi_tgt/version`.
@@ -56,6 +71,8 @@ pub struct Core {
     /// Devices, groups and LUN maps (SCST's `scst_mutex`).
     #[pin]
     config: Mutex<config::Config>,
+    /// The command threads.
+    pool: Arc<threads::Pool>,
     /// The `/proc/scsi_tgt` directories (dropped last: declared last).
     dirs: proc::Dirs,
 }
@@ -83,6 +100,7 @@ impl kernel::Module for ScstCore {
             try_pin_init!(Core {
                 handlers <- kernel::new_mutex!(KVec::new(), "Core::handlers"),
                 config <- kernel::new_mutex!(config::Config::new(), "Core::config"),
+                pool: threads::Pool::new()?,
                 dirs: proc::Dirs::new()?,
             }),
             GFP_KERNEL,
@@ -93,9 +111,16 @@ impl kernel::Module for ScstCore {
                 core.dirs.group_dir("Default", id)
             })
             .map_err(|(e, _)| e)?;
-        let files = proc::RootFiles::new(&core.dirs)?;
+        let n = match module_parameters::scst_threads.value() {
+            0 => threads::online_cpus(),
+            n => n,
+        };
+        core.pool
+            .resize(n as usize)
+            .inspect_err(|_| core.pool.stop())?;
+        let files = proc::RootFiles::new(&core.dirs).inspect_err(|_| core.pool.stop())?;
         CORE.set(core)?;
-        pr_info!("scst-rs {} loaded\n", VERSION);
+        pr_info!("scst-rs {} loaded, {} command threads\n", VERSION, n);
         Ok(ScstCore { files: Some(files) })
     }
 }
@@ -108,6 +133,9 @@ impl Drop for ScstCore {
         // is ours, and dropping it removes the directories.
         drop(self.files.take());
         if let Some(core) = CORE.take() {
+            // No sessions remain (their drivers are unloaded): the threads
+            // have nothing left to do.
+            core.pool.stop();
             let dirs = core.config.lock().take_dirs();
             drop(dirs);
             drop(core);

@@ -25,13 +25,17 @@ use kernel::{
     },
 };
 use scst_core::{
+    disk::{
+        DiskConfig,
+        Media,
+        VirtualDisk, //
+    },
     handler::Registration,
     proto::{
         mgmt,
         types::PeripheralType, //
     },
     DevHandler,
-    DeviceOps,
     DeviceRegistration, //
 };
 use scst_sys::{
@@ -76,7 +80,7 @@ impl DevHandler for Vcdrom {
 }
 
 /// Where a virtual device's data lives.
-enum Backend {
+enum Kind {
     /// No I/O: reads return zeroes, writes are dropped (NULLIO).
     Null,
     /// A regular file or a block device, through kernel file I/O (FILEIO).
@@ -85,25 +89,81 @@ enum Backend {
     Empty,
 }
 
+/// The medium of a virtual device.
+struct Backing {
+    kind: Kind,
+    /// The size in bytes, as of `open` or the last `resync_size`.
+    size: Atomic<u64>,
+}
+
+impl Media for Backing {
+    fn read(&self, buf: &mut [u8], pos: u64) -> Result {
+        match &self.kind {
+            Kind::Null => {
+                buf.fill(0);
+                Ok(())
+            }
+            Kind::File(f) => {
+                let n = f.read_at(buf, pos)?;
+                // A file shorter than the device reads as zeroes.
+                if let Some(rest) = buf.get_mut(n..) {
+                    rest.fill(0);
+                }
+                Ok(())
+            }
+            Kind::Empty => Err(ENOMEDIUM),
+        }
+    }
+
+    fn write(&self, buf: &[u8], pos: u64, fua: bool) -> Result {
+        match &self.kind {
+            Kind::Null => Ok(()),
+            Kind::File(f) => {
+                f.write_at(buf, pos)?;
+                if fua {
+                    f.sync_range(pos, buf.len() as u64, true)?;
+                }
+                Ok(())
+            }
+            Kind::Empty => Err(ENOMEDIUM),
+        }
+    }
+
+    fn flush(&self, pos: u64, len: u64) -> Result {
+        match &self.kind {
+            Kind::File(f) => f.sync_range(pos, len, false),
+            Kind::Null | Kind::Empty => Ok(()),
+        }
+    }
+
+    fn size(&self) -> u64 {
+        self.size.load(Relaxed)
+    }
+}
+
 /// A virtual disk or CD-ROM.
 struct VDev {
     name: CString,
     path: CString,
     block_size: u32,
     flags: mgmt::VdiskFlags,
-    /// The size in bytes (changes on `resync_size`).
-    size: Atomic<u64>,
-    backend: Backend,
+    disk: Arc<VirtualDisk<Backing>>,
 }
-
-impl DeviceOps for VDev {}
 
 impl VDev {
     /// Opens the backing store of a new device.
-    fn open(name: &str, path: &[u8], block_size: u32, flags: mgmt::VdiskFlags) -> Result<Self> {
+    fn open(
+        name: &str,
+        path: &[u8],
+        dev_type: PeripheralType,
+        block_size: u32,
+        flags: mgmt::VdiskFlags,
+    ) -> Result<Self> {
         let path = CString::try_from_fmt(fmt!("{}", core::str::from_utf8(path)?))?;
-        let (backend, size) = if flags.nullio {
-            (Backend::Null, NULLIO_SIZE)
+        let (kind, size, vendor) = if flags.nullio {
+            (Kind::Null, NULLIO_SIZE, "SCST_NIO")
+        } else if path.to_bytes().is_empty() {
+            (Kind::Empty, 0, "SCST_FIO")
         } else {
             let opts = OpenOptions {
                 read_only: flags.read_only,
@@ -119,15 +179,26 @@ impl VDev {
                 );
             })?;
             let size = file.size();
-            (Backend::File(file), size)
+            (Kind::File(file), size, "SCST_FIO")
+        };
+        let backing = Backing {
+            kind,
+            size: Atomic::new(size),
+        };
+        let cfg = DiskConfig {
+            dev_type,
+            block_size,
+            read_only: flags.read_only,
+            removable: flags.removable,
+            nv_cache: flags.nv_cache,
+            write_through: flags.write_through,
         };
         Ok(Self {
             name: CString::try_from_fmt(fmt!("{name}"))?,
             path,
             block_size,
             flags,
-            size: Atomic::new(size),
-            backend,
+            disk: VirtualDisk::new(name, vendor, backing, cfg)?,
         })
     }
 
@@ -138,33 +209,26 @@ impl VDev {
             removable: true,
             ..Default::default()
         };
-        match path {
-            Some(p) => Self::open(name, p, 2048, flags),
-            None => Ok(Self {
-                name: CString::try_from_fmt(fmt!("{name}"))?,
-                path: CString::try_from_fmt(fmt!(""))?,
-                block_size: 2048,
-                flags,
-                size: Atomic::new(0),
-                backend: Backend::Empty,
-            }),
-        }
+        Self::open(
+            name,
+            path.unwrap_or(b""),
+            PeripheralType::Cdrom,
+            2048,
+            flags,
+        )
     }
 
     fn size(&self) -> u64 {
-        self.size.load(Relaxed)
+        self.disk.media().size()
     }
 
     /// Re-reads the size of the backing file (`resync_size`).
     fn resync_size(&self) -> Result<u64> {
-        match &self.backend {
-            Backend::File(f) => {
-                let size = f.size();
-                self.size.store(size, Relaxed);
-                Ok(size)
-            }
-            Backend::Null | Backend::Empty => Ok(self.size()),
+        let b = self.disk.media();
+        if let Kind::File(f) = &b.kind {
+            b.size.store(f.size(), Relaxed);
         }
+        Ok(b.size())
     }
 
     fn options(&self) -> KVec<u8> {
@@ -175,7 +239,7 @@ impl VDev {
             (f.nv_cache, "NV "),
             (f.read_only, "RO "),
             (f.o_direct, "DR "),
-            (matches!(self.backend, Backend::Null), "NIO "),
+            (matches!(self.disk.media().kind, Kind::Null), "NIO "),
             (f.blockio, "BIO "),
             (f.removable, "RM "),
         ] {
@@ -227,8 +291,8 @@ impl Devices {
             pr_warn!("{}: device {} exists\n", self.handler.to_str()?, name);
             return Err(EINVAL);
         }
-        let reg = DeviceRegistration::new(self.handler, self.dev_type, name, dev.clone()).map_err(
-            |e| {
+        let reg = DeviceRegistration::new(self.handler, self.dev_type, name, dev.disk.clone())
+            .map_err(|e| {
                 pr_warn!(
                     "{}: cannot register {}: error {}\n",
                     self.handler.to_str().unwrap_or("?"),
@@ -240,8 +304,7 @@ impl Devices {
                 } else {
                     e
                 }
-            },
-        )?;
+            })?;
         list.push(Entry { dev, _reg: reg }, GFP_KERNEL)?;
         Ok(())
     }
@@ -345,7 +408,7 @@ impl procfs::Handler for VdiskFile {
                 if o.flags.o_direct {
                     pr_info!("{}: O_DIRECT is not supported yet and is ignored\n", FILE);
                 }
-                let dev = VDev::open(o.name, o.path, o.block_size, o.flags)?;
+                let dev = VDev::open(o.name, o.path, PeripheralType::Disk, o.block_size, o.flags)?;
                 if dev.size() < u64::from(o.block_size) {
                     pr_warn!("{}: {} is smaller than one block\n", FILE, o.name);
                     return Err(EINVAL);

@@ -765,6 +765,41 @@ pub fn parse_group_names(line: &[u8]) -> Result<GroupNamesCmd<'_>, Error> {
 }
 
 // ---------------------------------------------------------------------------
+// /proc/scsi_tgt/scst_local/scst_local
+
+/// A command written to `/proc/scsi_tgt/scst_local/scst_local`: sessions of
+/// the local target, each a SCSI host on this machine.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ScstLocalCmd<'a> {
+    /// `add_session INITIATOR_NAME`: open a session (a new SCSI host).
+    AddSession(&'a str),
+    /// `del_session INITIATOR_NAME`: close a session (removes its host).
+    DelSession(&'a str),
+}
+
+/// Parses a write to `/proc/scsi_tgt/scst_local/scst_local` (keywords are
+/// case-insensitive, like the core's).
+pub fn parse_scst_local(line: &[u8]) -> Result<ScstLocalCmd<'_>, Error> {
+    #[derive(Clone, Copy)]
+    enum LocalAction {
+        Add,
+        Del,
+    }
+    const ACTIONS: &[(&str, LocalAction)] = &[
+        ("add_session", LocalAction::Add),
+        ("del_session", LocalAction::Del),
+    ];
+    let mut lx = Lexer::new(line)?;
+    let action = lx.action(ACTIONS, true)?;
+    let name = name_field(&mut lx, Field::InitiatorName, MAX_NAME_LEN)?;
+    lx.finish()?;
+    Ok(match action {
+        LocalAction::Add => ScstLocalCmd::AddSession(name),
+        LocalAction::Del => ScstLocalCmd::DelSession(name),
+    })
+}
+
+// ---------------------------------------------------------------------------
 // /proc/scsi_tgt/threads
 
 /// Parses a write to `/proc/scsi_tgt/threads`: the wanted number of command
@@ -1395,6 +1430,30 @@ mod tests {
             id,
             lun,
         }
+    }
+
+    // ---- scst_local ------------------------------------------------------
+
+    #[test]
+    fn scst_local_sessions() {
+        assert_eq!(
+            parse_scst_local(b"add_session iqn.x:host1\n"),
+            Ok(ScstLocalCmd::AddSession("iqn.x:host1"))
+        );
+        assert_eq!(
+            parse_scst_local(b"DEL_SESSION h"),
+            Ok(ScstLocalCmd::DelSession("h"))
+        );
+        assert_eq!(
+            e(parse_scst_local(b"add_session")).0,
+            ErrorKind::Missing(Field::InitiatorName)
+        );
+        assert_eq!(
+            e(parse_scst_local(b"add_session a b")).0,
+            ErrorKind::TooManyArguments
+        );
+        assert_eq!(e(parse_scst_local(b"open a")).0, ErrorKind::UnknownAction);
+        assert_eq!(e(parse_scst_local(b"")).0, ErrorKind::Empty);
     }
 
     // ---- lexer, numbers, generic rules --------------------------------

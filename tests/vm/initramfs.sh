@@ -69,9 +69,12 @@ fi
 ov=$OUT/overlay
 rm -rf "$ov"
 mkdir -p "$ov/lib/modules/$kver/extra" "$ov/tests"
-for ko in $(cd "$TOP" && find . -name '*.ko' -not -path './target/*'); do
-	install -m 0644 "$TOP/$ko" "$ov/lib/modules/$kver/extra/"
-done
+# Exactly the modules of the last build (modules.order), never stale copies
+# from earlier runs' overlays under build/.
+[ -f "$TOP/modules.order" ] || { echo "initramfs: no modules.order: run make first" >&2; exit 1; }
+while read -r obj; do
+	install -m 0644 "$TOP/${obj%.o}.ko" "$ov/lib/modules/$kver/extra/"
+done <"$TOP/modules.order"
 # depmod needs the base modules next to ours; use a scratch tree.
 dm=$OUT/depmod
 rm -rf "$dm"

@@ -1,0 +1,454 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! SPC/SBC emulation for virtual disks and CD-ROMs.
+//!
+//! A handler supplies the medium ([`Media`]: read, write, flush at byte
+//! offsets) and [`VirtualDisk`] answers every command a virtual block device
+//! needs from the pure protocol library: INQUIRY and its VPD pages, READ
+//! CAPACITY, MODE SENSE/SELECT, READ/WRITE/VERIFY, SYNCHRONIZE CACHE, WRITE
+//! SAME, START STOP UNIT, PREVENT ALLOW MEDIUM REMOVAL, READ TOC, LOG SENSE
+//! and the REPORT SUPPORTED ... commands. vdisk is the first user; scst_user
+//! and pass-through handlers use only what they need.
+
+use crate::{
+    device::{
+        DeviceOps,
+        ExecCmd, //
+    },
+    proto::{
+        mode::{
+            self,
+            ModeParams,
+            ModeState, //
+        },
+        sbc::{
+            self,
+            Geometry,
+            Request,
+            RwOp, //
+        },
+        sense::{
+            asc,
+            Key,
+            Sense, //
+        },
+        spc::{
+            self,
+            DeviceIdentity,
+            MediumState, //
+        },
+        types::PeripheralType,
+    },
+};
+use kernel::{
+    alloc::KVVec,
+    prelude::*,
+    sync::{
+        atomic::{
+            Atomic,
+            Relaxed, //
+        },
+        Arc,
+        Mutex, //
+    },
+};
+
+/// The backing store of a virtual disk, addressed in bytes.
+pub trait Media: Send + Sync + 'static {
+    /// Reads `buf.len()` bytes at `pos`.
+    fn read(&self, buf: &mut [u8], pos: u64) -> Result;
+    /// Writes `buf` at `pos`; with `fua`, to stable storage.
+    fn write(&self, buf: &[u8], pos: u64, fua: bool) -> Result;
+    /// Makes `len` bytes at `pos` (everything if `len` is 0) stable.
+    fn flush(&self, pos: u64, len: u64) -> Result;
+    /// The current size in bytes (0 when there is no medium).
+    fn size(&self) -> u64;
+}
+
+/// How a virtual disk is set up.
+#[derive(Clone, Copy, Debug)]
+pub struct DiskConfig {
+    /// Peripheral type: disk or CD-ROM.
+    pub dev_type: PeripheralType,
+    /// Logical block size.
+    pub block_size: u32,
+    /// Refuse writes (DATA PROTECT) and report WP.
+    pub read_only: bool,
+    /// Report RMB=1.
+    pub removable: bool,
+    /// The medium has a non-volatile cache: SYNCHRONIZE CACHE does nothing.
+    pub nv_cache: bool,
+    /// Writes go to stable storage before completing (no write-back cache).
+    pub write_through: bool,
+}
+
+/// A virtual disk or CD-ROM over a [`Media`].
+#[pin_data]
+pub struct VirtualDisk<M: Media> {
+    media: M,
+    cfg: DiskConfig,
+    id: KBox<DeviceIdentity>,
+    #[pin]
+    mode: Mutex<ModeState>,
+    /// PREVENT ALLOW MEDIUM REMOVAL count (non-zero: prevented).
+    prevent: Atomic<u32>,
+}
+
+fn io_error(e: Error) -> Sense {
+    if e == ENOSPC {
+        Sense::new(Key::DataProtect, asc::WRITE_PROTECTED)
+    } else {
+        Sense::new(Key::MediumError, asc::WRITE_ERROR)
+    }
+}
+
+fn read_error(_e: Error) -> Sense {
+    Sense::new(Key::MediumError, asc::UNRECOVERED_READ_ERROR)
+}
+
+/// Copies `s` into a space-padded ASCII field.
+fn ascii<const N: usize>(s: &[u8]) -> spc::Ascii<N> {
+    spc::Ascii::new(s)
+}
+
+/// A 32-bit FNV-1a hash, for serial numbers derived from names.
+fn fnv1a(bytes: &[u8]) -> u32 {
+    bytes.iter().fold(0x811c_9dc5u32, |h, &b| {
+        (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
+    })
+}
+
+impl<M: Media> VirtualDisk<M> {
+    /// Creates the emulation for a device named `name` (at most 16 bytes:
+    /// it becomes the INQUIRY product identification, as in SCST).
+    pub fn new(name: &str, vendor: &str, media: M, cfg: DiskConfig) -> Result<Arc<Self>> {
+        let mut id = KBox::new(DeviceIdentity::new(cfg.dev_type), GFP_KERNEL)?;
+        id.vendor = ascii(vendor.as_bytes());
+        id.t10_vendor = ascii(vendor.as_bytes());
+        id.product = ascii(name.as_bytes());
+        id.t10_dev_id = ascii(name.as_bytes());
+        let mut serial = [0u8; 8];
+        let h = fnv1a(name.as_bytes());
+        for (i, d) in serial.iter_mut().enumerate() {
+            let nib = (h >> (28 - 4 * i)) & 0xf;
+            *d = b"0123456789abcdef"[nib as usize];
+        }
+        id.unit_serial = ascii(&serial);
+        id.removable = cfg.removable;
+        id.read_only = cfg.read_only;
+        id.volatile_cache = !cfg.write_through && !cfg.nv_cache;
+        let mut state = ModeState::SCST_DEFAULT;
+        state.wce = !cfg.write_through;
+        Arc::pin_init(
+            try_pin_init!(Self {
+                media,
+                cfg,
+                id,
+                mode <- kernel::new_mutex!(state, "scst::VirtualDisk::mode"),
+                prevent: Atomic::new(0),
+            }),
+            GFP_KERNEL,
+        )
+    }
+
+    /// The medium.
+    pub fn media(&self) -> &M {
+        &self.media
+    }
+
+    /// Whether PREVENT MEDIUM REMOVAL is in effect.
+    pub fn removal_prevented(&self) -> bool {
+        self.prevent.load(Relaxed) != 0
+    }
+
+    fn geometry(&self) -> Geometry {
+        let bs = self.cfg.block_size.max(1);
+        Geometry::new(bs, self.media.size() / u64::from(bs))
+    }
+
+    /// Mode parameters as seen by one initiator (`read_only`: its LUN is
+    /// mapped read-only, which MODE SENSE reports as WP).
+    fn mode_params(&self, geo: &Geometry, read_only: bool) -> ModeParams {
+        let mut p = ModeParams::disk(geo.num_blocks, geo.block_size);
+        p.peripheral_type = self.cfg.dev_type;
+        p.read_only = self.cfg.read_only || read_only;
+        p
+    }
+
+    fn medium_state(&self) -> MediumState {
+        if self.media.size() == 0 {
+            MediumState::NoMedium
+        } else {
+            MediumState::Ready
+        }
+    }
+
+    fn pos(geo: &Geometry, lba: u64) -> core::result::Result<u64, Sense> {
+        lba.checked_mul(u64::from(geo.block_size))
+            .ok_or_else(Sense::lba_out_of_range)
+    }
+
+    fn block(&self, cmd: &mut ExecCmd<'_>, geo: &Geometry) -> core::result::Result<usize, Sense> {
+        let read_only = cmd.read_only || self.cfg.read_only;
+        match sbc::parse(cmd.cdb, geo)? {
+            Request::Rw(rw) => {
+                let pos = Self::pos(geo, rw.lba)?;
+                let len = usize::try_from(rw.data_len).map_err(|_| Sense::lba_out_of_range())?;
+                match rw.op {
+                    RwOp::Read => {
+                        let buf = cmd
+                            .data_in
+                            .get_mut(..len)
+                            .ok_or_else(Sense::lba_out_of_range)?;
+                        self.media.read(buf, pos).map_err(read_error)?;
+                        Ok(len)
+                    }
+                    RwOp::Write | RwOp::WriteAndVerify => {
+                        if read_only {
+                            return Err(Sense::write_protected());
+                        }
+                        let data = cmd
+                            .data_out
+                            .get(..len)
+                            .ok_or_else(Sense::param_list_length_error)?;
+                        let fua = rw.fua || self.cfg.write_through;
+                        self.media.write(data, pos, fua).map_err(io_error)?;
+                        Ok(0)
+                    }
+                    RwOp::Verify => {
+                        if rw.bytchk == 0 {
+                            return Ok(0);
+                        }
+                        let mut have = KVVec::from_elem(0u8, len, GFP_KERNEL)
+                            .map_err(|_| Sense::aborted(asc::INSUFFICIENT_RESOURCES))?;
+                        self.media.read(&mut have, pos).map_err(read_error)?;
+                        let want = cmd.data_out.get(..len).unwrap_or(&[]);
+                        sbc::compare(want, &have)?;
+                        Ok(0)
+                    }
+                    RwOp::OrWrite => Err(Sense::invalid_opcode()),
+                }
+            }
+            Request::SyncCache(s) => {
+                if !self.cfg.nv_cache {
+                    let pos = Self::pos(geo, s.lba)?;
+                    let len = s
+                        .blocks
+                        .checked_mul(u64::from(geo.block_size))
+                        .ok_or_else(Sense::lba_out_of_range)?;
+                    self.media.flush(pos, len).map_err(io_error)?;
+                }
+                Ok(0)
+            }
+            Request::WriteSame(ws) => {
+                if read_only {
+                    return Err(Sense::write_protected());
+                }
+                let bs = geo.block_size as usize;
+                let block = if ws.ndob {
+                    None
+                } else {
+                    Some(
+                        cmd.data_out
+                            .get(..bs)
+                            .ok_or_else(Sense::param_list_length_error)?,
+                    )
+                };
+                // Write in chunks of up to 64 blocks of the pattern.
+                let per = 64usize;
+                let mut chunk = KVVec::from_elem(0u8, bs * per, GFP_KERNEL)
+                    .map_err(|_| Sense::aborted(asc::INSUFFICIENT_RESOURCES))?;
+                if let Some(b) = block {
+                    for c in chunk.chunks_mut(bs) {
+                        c.copy_from_slice(b);
+                    }
+                }
+                let mut lba = ws.lba;
+                let mut left = ws.blocks;
+                while left > 0 {
+                    let n = left.min(per as u64);
+                    let bytes = n as usize * bs;
+                    self.media
+                        .write(
+                            &chunk[..bytes],
+                            Self::pos(geo, lba)?,
+                            self.cfg.write_through,
+                        )
+                        .map_err(io_error)?;
+                    lba += n;
+                    left -= n;
+                }
+                Ok(0)
+            }
+            Request::ReadCapacity10 => Ok(sbc::read_capacity10(geo, cmd.data_in)),
+            Request::ReadCapacity16 { .. } => Ok(sbc::read_capacity16(geo, cmd.data_in)),
+            Request::StartStop(_) | Request::PreFetch(_) => Ok(0),
+            Request::PreventAllow(p) => {
+                self.prevent.store(u32::from(p.prevent), Relaxed);
+                Ok(0)
+            }
+            Request::ReadToc(t) => {
+                if self.cfg.dev_type != PeripheralType::Cdrom {
+                    return Err(Sense::invalid_opcode());
+                }
+                Ok(sbc::read_toc(&t, geo, cmd.data_in))
+            }
+            Request::Unmap(_)
+            | Request::CompareAndWrite(_)
+            | Request::GetLbaStatus(_)
+            | Request::FormatUnit(_) => Err(Sense::invalid_opcode()),
+        }
+    }
+}
+
+impl<M: Media> DeviceOps for VirtualDisk<M> {
+    fn block_size(&self) -> u32 {
+        self.cfg.block_size
+    }
+
+    fn exec(&self, cmd: &mut ExecCmd<'_>) -> core::result::Result<usize, Sense> {
+        let opcode = cmd.cdb.first().copied().unwrap_or(0);
+        match opcode {
+            spc::INQUIRY => return Ok(spc::inquiry(cmd.cdb, &self.id, cmd.data_in)?.len),
+            // RESERVE/RELEASE(6/10): accepted; reservations are enforced by
+            // the core once it implements them.
+            0x16 | 0x17 | 0x56 | 0x57 => return Ok(0),
+            0x4d => return Ok(spc::log_sense(cmd.cdb, cmd.data_in)?.len),
+            0xa3 => {
+                let sa = cmd.cdb.get(1).map_or(0, |b| b & 0x1f);
+                return match sa {
+                    0x0c => {
+                        let (ops, n) = supported_ops(self.cfg.dev_type);
+                        Ok(spc::report_supported_opcodes(cmd.cdb, &ops[..n], cmd.data_in)?.len)
+                    }
+                    0x0d => Ok(spc::report_supported_tmfs(
+                        cmd.cdb,
+                        &spc::TmfSupport::SCST,
+                        cmd.data_in,
+                    )?
+                    .len),
+                    _ => Err(Sense::invalid_field_in_cdb(1, Some(4))),
+                };
+            }
+            _ => {}
+        }
+        let geo = self.geometry();
+        match opcode {
+            0x00 => {
+                spc::test_unit_ready(self.medium_state())?;
+                Ok(0)
+            }
+            0x1a | 0x5a => {
+                let state = *self.mode.lock();
+                Ok(mode::mode_sense(
+                    cmd.cdb,
+                    &self.mode_params(&geo, cmd.read_only),
+                    &state,
+                    cmd.data_in,
+                )?
+                .len)
+            }
+            0x15 | 0x55 => {
+                let mut state = self.mode.lock();
+                mode::mode_select(
+                    cmd.cdb,
+                    cmd.data_out,
+                    &self.mode_params(&geo, cmd.read_only),
+                    &mut state,
+                )?;
+                Ok(0)
+            }
+            _ => {
+                if self.cfg.dev_type == PeripheralType::Cdrom {
+                    spc::test_unit_ready(self.medium_state())?;
+                }
+                self.block(cmd, &geo)
+            }
+        }
+    }
+}
+
+/// The commands a virtual disk or CD-ROM implements, for REPORT SUPPORTED
+/// OPERATION CODES: (opcode, service action, CDB length).
+const DISK_OPS: &[(u8, Option<u16>, u16)] = &[
+    (0x00, None, 6),
+    (0x03, None, 6),
+    (0x08, None, 6),
+    (0x0a, None, 6),
+    (0x12, None, 6),
+    (0x15, None, 6),
+    (0x16, None, 6),
+    (0x17, None, 6),
+    (0x1a, None, 6),
+    (0x1b, None, 6),
+    (0x1e, None, 6),
+    (0x25, None, 10),
+    (0x28, None, 10),
+    (0x2a, None, 10),
+    (0x2e, None, 10),
+    (0x2f, None, 10),
+    (0x34, None, 10),
+    (0x35, None, 10),
+    (0x41, None, 10),
+    (0x4d, None, 10),
+    (0x55, None, 10),
+    (0x56, None, 10),
+    (0x57, None, 10),
+    (0x5a, None, 10),
+    (0x88, None, 16),
+    (0x8a, None, 16),
+    (0x8e, None, 16),
+    (0x8f, None, 16),
+    (0x90, None, 16),
+    (0x91, None, 16),
+    (0x93, None, 16),
+    (0x9e, Some(0x10), 16),
+    (0xa0, None, 12),
+    (0xa3, Some(0x0c), 12),
+    (0xa3, Some(0x0d), 12),
+    (0xa8, None, 12),
+    (0xaa, None, 12),
+    (0xae, None, 12),
+    (0xaf, None, 12),
+];
+
+/// CDB usage masks: every bit of every byte but the reserved CONTROL bits.
+const USAGE: [u8; 16] = [
+    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+];
+
+fn supported_ops(t: PeripheralType) -> ([spc::OpcodeInfo<'static>; DISK_OPS.len()], usize) {
+    let empty = spc::OpcodeInfo {
+        opcode: 0,
+        service_action: None,
+        cdb_len: 0,
+        usage: &[],
+        nominal_timeout: 0,
+        recommended_timeout: 0,
+    };
+    let mut out = [empty; DISK_OPS.len()];
+    let mut n = 0;
+    for &(op, sa, len) in DISK_OPS {
+        // CD-ROMs are read-only: no writes.
+        if t == PeripheralType::Cdrom
+            && matches!(
+                op,
+                0x0a | 0x2a | 0x2e | 0x41 | 0x8a | 0x8e | 0x93 | 0xaa | 0xae
+            )
+        {
+            continue;
+        }
+        if let Some(slot) = out.get_mut(n) {
+            *slot = spc::OpcodeInfo {
+                opcode: op,
+                service_action: sa,
+                cdb_len: len,
+                usage: USAGE.get(..usize::from(len)).unwrap_or(&USAGE),
+                nominal_timeout: 0,
+                recommended_timeout: 0,
+            };
+            n += 1;
+        }
+    }
+    (out, n)
+}

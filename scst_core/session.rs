@@ -1,0 +1,502 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Target drivers, sessions (I_T nexuses) and the command state machine.
+//!
+//! A target driver implements [`TargetDriver`] and opens a [`Session`] per
+//! initiator. The session joins a security group (see
+//! [`crate::proto::acl`]) and sees that group's LUN map as its own table of
+//! I_T_L nexuses ([`TgtDev`]). Every command the driver receives goes to
+//! [`Session::rx_cmd`]; a command thread then runs it through the stages of
+//! SCST's state machine:
+//!
+//! 1. init: find the I_T_L nexus of the LUN (REPORT LUNS, and INQUIRY and
+//!    REQUEST SENSE for LUNs without a device, are answered here);
+//! 2. parse: decode the CDB for the device type (bad CDBs end here);
+//! 3. local checks: UNIT ATTENTIONs, REQUEST SENSE, write protection;
+//! 4. exec: the device handler executes the command;
+//! 5. xmit: the driver gets the status, sense and data
+//!    ([`TargetDriver::xmit_response`]); the command is then finished.
+//!
+//! Data buffers are allocated per command for now (the sgv cache comes
+//! later) and limited to [`MAX_XFER`] bytes.
+
+use crate::{
+    config::Config,
+    device::{
+        Device,
+        ExecCmd, //
+    },
+    proto::{
+        acl, cdb, lun,
+        sense::{
+            Format,
+            Sense, //
+        },
+        spc,
+        types::{
+            DataDirection,
+            Status, //
+        },
+        ua::{
+            UaAction,
+            UaIntlck,
+            UaQueue, //
+        },
+    },
+    threads::Work,
+    Core,
+};
+use kernel::{
+    alloc::KVVec,
+    prelude::*,
+    str::CString,
+    sync::{
+        atomic::{
+            Atomic,
+            Relaxed, //
+        },
+        Arc,
+        Mutex, //
+    },
+};
+
+/// The largest data transfer of one command.
+pub const MAX_XFER: usize = 8 << 20;
+
+/// Unit attentions kept per I_T_L nexus.
+const UA_DEPTH: usize = 8;
+
+/// One I_T_L nexus: a LUN of a session (SCST's `tgt_dev`).
+#[pin_data]
+pub(crate) struct TgtDev {
+    pub(crate) lun: u64,
+    pub(crate) dev: Arc<Device>,
+    pub(crate) read_only: bool,
+    #[pin]
+    ua: Mutex<UaQueue<UA_DEPTH>>,
+}
+
+impl TgtDev {
+    fn new(lun: u64, dev: Arc<Device>, read_only: bool) -> Result<Arc<Self>> {
+        Arc::pin_init(
+            pin_init!(Self {
+                lun,
+                dev,
+                read_only,
+                // A new nexus starts with a power-on/reset condition.
+                ua <- kernel::new_mutex!(UaQueue::with(crate::proto::sense::asc::POWER_ON_RESET), "scst::TgtDev::ua"),
+            }),
+            GFP_KERNEL,
+        )
+    }
+}
+
+/// The driver-independent part of a session, kept in the configuration.
+#[pin_data]
+pub(crate) struct SessionCore {
+    /// The I_T nexus identifier.
+    pub(crate) id: u64,
+    pub(crate) initiator: CString,
+    pub(crate) target: CString,
+    /// The group the session belongs to and its LUN table.
+    #[pin]
+    pub(crate) state: Mutex<SessState>,
+    /// Commands received (for `/proc/scsi_tgt/sessions`).
+    pub(crate) cmd_count: Atomic<u64>,
+}
+
+pub(crate) struct SessState {
+    pub(crate) group: u64,
+    pub(crate) luns: KVec<Arc<TgtDev>>,
+}
+
+impl SessionCore {
+    fn lookup(&self, lun: u64) -> Option<Arc<TgtDev>> {
+        self.state
+            .lock()
+            .luns
+            .iter()
+            .find(|t| t.lun == lun)
+            .cloned()
+    }
+
+    /// Rebuilds the LUN table from the session's group in `config`: kept
+    /// nexuses keep their state, new ones start with a reset UA, and every
+    /// nexus of a changed table gets REPORTED LUNS DATA CHANGED.
+    pub(crate) fn refresh(&self, config: &Config) -> Result {
+        let mut st = self.state.lock();
+        let Some(g) = config.groups.iter().find(|g| g.id == st.group) else {
+            st.luns.clear();
+            return Ok(());
+        };
+        let mut luns = KVec::with_capacity(g.luns.len(), GFP_KERNEL)?;
+        let mut changed = g.luns.len() != st.luns.len();
+        for l in g.luns.iter() {
+            let kept = st
+                .luns
+                .iter()
+                .find(|t| {
+                    t.lun == l.lun && Arc::ptr_eq(&t.dev, &l.dev) && t.read_only == l.read_only
+                })
+                .cloned();
+            let t = match kept {
+                Some(t) => t,
+                None => {
+                    changed = true;
+                    TgtDev::new(l.lun, l.dev.clone(), l.read_only)?
+                }
+            };
+            luns.push(t, GFP_KERNEL)?;
+        }
+        if changed {
+            for t in luns.iter() {
+                t.ua.lock()
+                    .push(crate::proto::sense::asc::REPORTED_LUNS_DATA_CHANGED);
+            }
+        }
+        st.luns = luns;
+        Ok(())
+    }
+}
+
+/// A SCSI target driver (SCST's `struct scst_tgt_template`).
+pub trait TargetDriver: Send + Sync + 'static {
+    /// The driver's name.
+    const NAME: &'static CStr;
+
+    /// The driver's handle of one command (returned with its response).
+    type Cmd: Send + 'static;
+
+    /// Delivers the response of a finished command. May sleep.
+    fn xmit_response(&self, cmd: Self::Cmd, rsp: Response<'_>);
+}
+
+/// The response of a command.
+pub struct Response<'a> {
+    /// SCSI status.
+    pub status: u8,
+    /// Sense data (for CHECK CONDITION), fixed or descriptor format.
+    pub sense: &'a [u8],
+    /// Data-in bytes.
+    pub data: &'a [u8],
+    /// Bytes of the initiator's expected transfer that were not transferred.
+    pub resid: u32,
+}
+
+/// Creates the directory `/proc/scsi_tgt/<name>/` of a target driver, for
+/// its own files. It is removed when the last reference is dropped.
+pub fn target_proc_dir(name: &CStr) -> Result<scst_sys::procfs::Dir> {
+    Core::get()?.dirs.subdir(name)
+}
+
+/// What a target driver passes with a new command.
+pub struct NewCmd<T: TargetDriver> {
+    /// The LUN (already decoded from the transport's LUN field).
+    pub lun: u64,
+    /// The CDB.
+    pub cdb: [u8; 32],
+    /// The CDB length.
+    pub cdb_len: usize,
+    /// The initiator's expected data transfer length in bytes.
+    pub expected_len: u32,
+    /// The data-out buffer (WRITE direction), if any.
+    pub data_out: Option<KVVec<u8>>,
+    /// The driver's handle.
+    pub drv: T::Cmd,
+}
+
+/// An open session (I_T nexus) of a target driver; closed on drop.
+pub struct Session<T: TargetDriver> {
+    inner: Arc<SessionInner<T>>,
+}
+
+struct SessionInner<T: TargetDriver> {
+    core: Arc<Core>,
+    driver: Arc<T>,
+    sc: Arc<SessionCore>,
+}
+
+impl<T: TargetDriver> Session<T> {
+    /// Opens a session of `initiator` on the target `target`.
+    pub fn new(driver: Arc<T>, target: &str, initiator: &str) -> Result<Self> {
+        let core = Core::get()?;
+        let mut config = core.config.lock();
+        let group = match acl::choose_group(
+            config
+                .groups
+                .iter()
+                .map(|g| (g.name.as_slice(), g.names.iter().map(|n| n.as_slice()))),
+            initiator.as_bytes(),
+            target.as_bytes(),
+        ) {
+            acl::Choice::Named(i) | acl::Choice::TargetDefault(i) => config.groups[i].id,
+            acl::Choice::Default => config.groups[0].id,
+        };
+        let id = config.next_session_id();
+        let initiator_c = CString::try_from_fmt(fmt!("{initiator}"))?;
+        let target_c = CString::try_from_fmt(fmt!("{target}"))?;
+        let sc = Arc::pin_init(
+            pin_init!(SessionCore {
+                id,
+                initiator: initiator_c,
+                target: target_c,
+                state <- kernel::new_mutex!(SessState { group, luns: KVec::new() }, "scst::Session"),
+                cmd_count: Atomic::new(0),
+            }),
+            GFP_KERNEL,
+        )?;
+        sc.refresh(&config)?;
+        config.sessions.push(sc.clone(), GFP_KERNEL)?;
+        drop(config);
+        pr_info!(
+            "session {}: initiator {} on target {}\n",
+            id,
+            initiator,
+            target
+        );
+        Ok(Self {
+            inner: Arc::new(SessionInner { core, driver, sc }, GFP_KERNEL)?,
+        })
+    }
+
+    /// Queues a command for execution. The response comes back through
+    /// [`TargetDriver::xmit_response`], also on failure to queue.
+    pub fn rx_cmd(&self, cmd: NewCmd<T>) {
+        self.inner.sc.cmd_count.fetch_add(1, Relaxed);
+        let work = KBox::new(
+            Cmd {
+                sess: self.inner.clone(),
+                new: Some(cmd),
+            },
+            GFP_KERNEL,
+        );
+        // Out of memory: the command is dropped with its driver handle,
+        // which fails it towards the initiator (the handle's contract).
+        let queued = work.map_err(|_| ENOMEM).and_then(|w| {
+            let w: KBox<dyn Work> = w;
+            self.inner.core.pool.submit(w)
+        });
+        if queued.is_err() {
+            pr_warn!("out of memory queueing a command\n");
+        }
+    }
+}
+
+impl<T: TargetDriver> Drop for Session<T> {
+    fn drop(&mut self) {
+        let mut config = self.inner.core.config.lock();
+        let id = self.inner.sc.id;
+        config.sessions.retain(|s| s.id != id);
+        drop(config);
+        pr_info!("session {} closed\n", id);
+    }
+}
+
+/// A command on its way through the state machine.
+struct Cmd<T: TargetDriver> {
+    sess: Arc<SessionInner<T>>,
+    new: Option<NewCmd<T>>,
+}
+
+/// The outcome of the local stages and execution.
+struct Outcome {
+    status: Status,
+    sense: Option<Sense>,
+    /// Bytes of `buf` that are data-in.
+    len: usize,
+}
+
+impl Outcome {
+    fn good(len: usize) -> Self {
+        Self {
+            status: Status::Good,
+            sense: None,
+            len,
+        }
+    }
+
+    fn check(s: Sense) -> Self {
+        Self {
+            status: Status::CheckCondition,
+            sense: Some(s),
+            len: 0,
+        }
+    }
+}
+
+impl<T: TargetDriver> Work for Cmd<T> {
+    fn run(mut self: KBox<Self>) {
+        let Some(n) = self.new.take() else {
+            return;
+        };
+        let cdb = &n.cdb[..n.cdb_len.min(n.cdb.len())];
+        let mut buf = KVVec::new();
+        let outcome = execute(
+            &self.sess.sc,
+            n.lun,
+            cdb,
+            n.expected_len,
+            n.data_out.as_deref(),
+            &mut buf,
+        );
+        let mut sense_buf = [0u8; crate::proto::sense::BUFFER_SIZE];
+        let sense_len = match &outcome.sense {
+            Some(s) => s.encode(Format::Fixed, false, &mut sense_buf),
+            None => 0,
+        };
+        let len = outcome.len.min(buf.len()).min(n.expected_len as usize);
+        // Writes transfer everything the initiator sent; reads report what
+        // they did not fill.
+        let resid = if n.data_out.is_some() {
+            0
+        } else {
+            n.expected_len.saturating_sub(len as u32)
+        };
+        self.sess.driver.xmit_response(
+            n.drv,
+            Response {
+                status: outcome.status as u8,
+                sense: &sense_buf[..sense_len.min(sense_buf.len())],
+                data: &buf[..len],
+                resid,
+            },
+        );
+    }
+}
+
+/// Allocates a zeroed data-in buffer of `len` bytes.
+fn data_buf(buf: &mut KVVec<u8>, len: usize) -> core::result::Result<(), Sense> {
+    *buf = KVVec::from_elem(0u8, len, GFP_KERNEL).map_err(|_| busy_sense())?;
+    Ok(())
+}
+
+/// Resources ran out: the initiator should retry.
+fn busy_sense() -> Sense {
+    Sense::aborted(crate::proto::sense::asc::INSUFFICIENT_RESOURCES)
+}
+
+/// The local stages and execution of one command.
+fn execute(
+    sc: &SessionCore,
+    lun: u64,
+    cdb: &[u8],
+    expected: u32,
+    data_out: Option<&[u8]>,
+    buf: &mut KVVec<u8>,
+) -> Outcome {
+    match execute_inner(sc, lun, cdb, expected, data_out, buf) {
+        Ok(o) => o,
+        Err(s) => Outcome::check(s),
+    }
+}
+
+fn execute_inner(
+    sc: &SessionCore,
+    lun: u64,
+    cdb: &[u8],
+    expected: u32,
+    data_out: Option<&[u8]>,
+    buf: &mut KVVec<u8>,
+) -> core::result::Result<Outcome, Sense> {
+    let opcode = cdb.first().copied().unwrap_or(0);
+    let alloc = (expected as usize).min(MAX_XFER);
+    // REPORT LUNS is answered by the core for any LUN.
+    if opcode == lun::REPORT_LUNS {
+        data_buf(buf, alloc)?;
+        let luns: KVec<u64> = {
+            let st = sc.state.lock();
+            let mut v = KVec::with_capacity(st.luns.len(), GFP_KERNEL).map_err(|_| busy_sense())?;
+            for t in st.luns.iter() {
+                v.push(t.lun, GFP_KERNEL).map_err(|_| busy_sense())?;
+            }
+            v
+        };
+        if let Some(t) = sc.lookup(lun) {
+            let _ = t.ua.lock().on_command(opcode, UaIntlck::Clear);
+        }
+        let opts = lun::ReportLunsOptions {
+            wlun: false,
+            lun0_if_empty: true,
+        };
+        let d = lun::report_luns(
+            cdb,
+            luns.iter().filter_map(|&l| u16::try_from(l).ok()),
+            opts,
+            buf,
+        )?;
+        return Ok(Outcome::good(d.len));
+    }
+    let Some(t) = sc.lookup(lun) else {
+        return match opcode {
+            spc::INQUIRY => {
+                data_buf(buf, alloc)?;
+                // LUN 0 is always "connectable" (SCST's dummy LUN 0), so that
+                // initiators go on to REPORT LUNS.
+                let q = if lun == 0 {
+                    spc::Qualifier::NotConnected
+                } else {
+                    spc::Qualifier::NotSupported
+                };
+                let d = spc::inquiry_no_lu(cdb, q, buf)?;
+                Ok(Outcome::good(d.len))
+            }
+            spc::REQUEST_SENSE => {
+                data_buf(buf, alloc)?;
+                let d = spc::request_sense(cdb, Some(&Sense::lun_not_supported()), buf);
+                Ok(Outcome::good(d.len))
+            }
+            _ => Err(Sense::lun_not_supported()),
+        };
+    };
+    let dev = &t.dev;
+    let decoded = cdb::decode(cdb, dev.dev_type, dev.ops.block_size())?;
+    // Unit attentions (SAM-5 5.14, SPC-4 5.14).
+    match t.ua.lock().on_command(opcode, UaIntlck::Clear) {
+        UaAction::Proceed => {}
+        UaAction::CheckCondition(r) => return Err(r.sense()),
+        UaAction::SenseData(r) => {
+            data_buf(buf, alloc)?;
+            let d = spc::request_sense(cdb, Some(&r.sense()), buf);
+            return Ok(Outcome::good(d.len));
+        }
+    }
+    if opcode == spc::REQUEST_SENSE {
+        data_buf(buf, alloc)?;
+        let d = spc::request_sense(cdb, None, buf);
+        return Ok(Outcome::good(d.len));
+    }
+    if t.read_only && decoded.flags.contains(cdb::OpFlags::WRITE_MEDIUM) {
+        return Err(Sense::write_protected());
+    }
+    let data_len =
+        usize::try_from(decoded.data_len).map_err(|_| Sense::invalid_field_in_cdb(0, None))?;
+    if data_len > MAX_XFER {
+        return Err(Sense::invalid_field_in_cdb(0, None));
+    }
+    let out: &[u8] = match decoded.direction {
+        DataDirection::Write | DataDirection::Bidi => {
+            let d = data_out.unwrap_or(&[]);
+            if d.len() < data_len {
+                // The initiator sent less than the CDB describes.
+                return Err(Sense::param_list_length_error());
+            }
+            &d[..data_len]
+        }
+        _ => &[],
+    };
+    let in_len = match decoded.direction {
+        DataDirection::Read | DataDirection::Bidi => data_len,
+        _ => 0,
+    };
+    data_buf(buf, in_len)?;
+    let mut ec = ExecCmd {
+        cdb,
+        decoded: &decoded,
+        data_out: out,
+        data_in: buf,
+        read_only: t.read_only,
+        nexus: sc.id,
+    };
+    let len = dev.ops.exec(&mut ec)?;
+    Ok(Outcome::good(len))
+}
