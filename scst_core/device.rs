@@ -8,6 +8,7 @@
 //! a device registered; dropping it unmaps the device from every group and
 //! removes it.
 
+use crate::reservation::ResState;
 use crate::{
     proto::{
         cdb,
@@ -19,7 +20,10 @@ use crate::{
 use kernel::{
     prelude::*,
     str::CString,
-    sync::Arc, //
+    sync::{
+        Arc,
+        Mutex, //
+    },
 };
 
 /// A command a device executes: the decoded CDB, the data-out bytes and a
@@ -52,6 +56,7 @@ pub trait DeviceOps: Send + Sync + 'static {
 }
 
 /// A registered device.
+#[pin_data]
 pub struct Device {
     /// The device's unique name (a virtual name, or H:C:I:L).
     pub(crate) name: CString,
@@ -61,6 +66,9 @@ pub struct Device {
     pub(crate) dev_type: PeripheralType,
     /// The handler's per-device object.
     pub(crate) ops: Arc<dyn DeviceOps>,
+    /// SPC-2 and persistent reservations.
+    #[pin]
+    pub(crate) res: Mutex<ResState>,
 }
 
 impl Device {
@@ -102,13 +110,16 @@ impl DeviceRegistration {
         ops: Arc<dyn DeviceOps>,
     ) -> Result<Self> {
         let core = Core::get()?;
-        let dev = Arc::new(
-            Device {
-                name: CString::try_from_fmt(fmt!("{name}"))?,
+        let cname = CString::try_from_fmt(fmt!("{name}"))?;
+        let res = ResState::new()?;
+        let dev = Arc::pin_init(
+            pin_init!(Device {
+                name: cname,
                 handler,
                 dev_type,
                 ops,
-            },
+                res <- kernel::new_mutex!(res, "scst::Device::res"),
+            }),
             GFP_KERNEL,
         )?;
         core.config.lock().add_device(dev.clone())?;

@@ -310,9 +310,6 @@ impl<M: Media> DeviceOps for VirtualDisk<M> {
         let opcode = cmd.cdb.first().copied().unwrap_or(0);
         match opcode {
             spc::INQUIRY => return Ok(spc::inquiry(cmd.cdb, &self.id, cmd.data_in)?.len),
-            // RESERVE/RELEASE(6/10): accepted; reservations are enforced by
-            // the core once it implements them.
-            0x16 | 0x17 | 0x56 | 0x57 => return Ok(0),
             0x4d => return Ok(spc::log_sense(cmd.cdb, cmd.data_in)?.len),
             0xa3 => {
                 let sa = cmd.cdb.get(1).map_or(0, |b| b & 0x1f);

@@ -29,6 +29,7 @@ pub mod device;
 pub mod disk;
 pub mod handler;
 mod proc;
+mod reservation;
 pub mod session;
 mod threads;
 

@@ -27,7 +27,8 @@ use crate::{
         ExecCmd, //
     },
     proto::{
-        acl, cdb, lun,
+        acl, cdb, lun, pr,
+        reserve::Access,
         sense::{
             Format,
             Sense, //
@@ -42,6 +43,10 @@ use crate::{
             UaIntlck,
             UaQueue, //
         },
+    },
+    reservation::{
+        self,
+        ResOutcome, //
     },
     threads::Work,
     Core,
@@ -96,6 +101,9 @@ impl TgtDev {
 pub(crate) struct SessionCore {
     /// The I_T nexus identifier.
     pub(crate) id: u64,
+    /// The I_T nexus as persistent reservations see it (initiator
+    /// TransportID, relative target port).
+    pub(crate) nexus: pr::ItNexus,
     pub(crate) initiator: CString,
     pub(crate) target: CString,
     /// The group the session belongs to and its LUN table.
@@ -235,9 +243,14 @@ impl<T: TargetDriver> Session<T> {
         let id = config.next_session_id();
         let initiator_c = CString::try_from_fmt(fmt!("{initiator}"))?;
         let target_c = CString::try_from_fmt(fmt!("{target}"))?;
+        // Initiators are identified by name (an iSCSI-style TransportID),
+        // which scst_local and iSCSI both have.
+        let tid = pr::TransportId::iscsi_name(initiator.as_bytes()).ok_or(EINVAL)?;
+        let nexus = pr::ItNexus { tid, rtpi: 1 };
         let sc = Arc::pin_init(
             pin_init!(SessionCore {
                 id,
+                nexus,
                 initiator: initiator_c,
                 target: target_c,
                 state <- kernel::new_mutex!(SessState { group, luns: KVec::new() }, "scst::Session"),
@@ -287,6 +300,10 @@ impl<T: TargetDriver> Drop for Session<T> {
         let mut config = self.inner.core.config.lock();
         let id = self.inner.sc.id;
         config.sessions.retain(|s| s.id != id);
+        // Nexus loss: the session's SPC-2 reservations end.
+        for t in self.inner.sc.state.lock().luns.iter() {
+            t.dev.res.lock().nexus_loss(id);
+        }
         drop(config);
         pr_info!("session {} closed\n", id);
     }
@@ -315,6 +332,14 @@ impl Outcome {
         }
     }
 
+    fn status(status: Status) -> Self {
+        Self {
+            status,
+            sense: None,
+            len: 0,
+        }
+    }
+
     fn check(s: Sense) -> Self {
         Self {
             status: Status::CheckCondition,
@@ -332,6 +357,7 @@ impl<T: TargetDriver> Work for Cmd<T> {
         let cdb = &n.cdb[..n.cdb_len.min(n.cdb.len())];
         let mut buf = KVVec::new();
         let outcome = execute(
+            &self.sess.core,
             &self.sess.sc,
             n.lun,
             cdb,
@@ -377,6 +403,7 @@ fn busy_sense() -> Sense {
 
 /// The local stages and execution of one command.
 fn execute(
+    core: &Core,
     sc: &SessionCore,
     lun: u64,
     cdb: &[u8],
@@ -384,13 +411,14 @@ fn execute(
     data_out: Option<&[u8]>,
     buf: &mut KVVec<u8>,
 ) -> Outcome {
-    match execute_inner(sc, lun, cdb, expected, data_out, buf) {
+    match execute_inner(core, sc, lun, cdb, expected, data_out, buf) {
         Ok(o) => o,
         Err(s) => Outcome::check(s),
     }
 }
 
 fn execute_inner(
+    core: &Core,
     sc: &SessionCore,
     lun: u64,
     cdb: &[u8],
@@ -450,6 +478,10 @@ fn execute_inner(
     };
     let dev = &t.dev;
     let decoded = cdb::decode(cdb, dev.dev_type, dev.ops.block_size())?;
+    // Reservations are checked before unit attentions, as SCST does.
+    if dev.res.lock().check(sc.id, &sc.nexus, cdb) == Access::Conflict {
+        return Ok(Outcome::status(Status::ReservationConflict));
+    }
     // Unit attentions (SAM-5 5.14, SPC-4 5.14).
     match t.ua.lock().on_command(opcode, UaIntlck::Clear) {
         UaAction::Proceed => {}
@@ -489,6 +521,22 @@ fn execute_inner(
         _ => 0,
     };
     data_buf(buf, in_len)?;
+    if reservation::is_reservation_cmd(opcode) {
+        let mut owed = KVec::new();
+        let r = dev
+            .res
+            .lock()
+            .execute(sc.id, &sc.nexus, cdb, out, buf, &mut owed)?;
+        deliver_uas(core, dev, &owed);
+        return Ok(match r {
+            ResOutcome::Done(status, len) => Outcome {
+                status,
+                sense: None,
+                len,
+            },
+            ResOutcome::Proceed => Outcome::good(0),
+        });
+    }
     let mut ec = ExecCmd {
         cdb,
         decoded: &decoded,
@@ -499,4 +547,26 @@ fn execute_inner(
     };
     let len = dev.ops.exec(&mut ec)?;
     Ok(Outcome::good(len))
+}
+
+/// Queues the UNIT ATTENTIONs a persistent reservation action owes: to the
+/// I_T_L nexus of `dev` in every session that matches a pattern.
+fn deliver_uas(core: &Core, dev: &Arc<Device>, owed: &[reservation::OwedUa]) {
+    if owed.is_empty() {
+        return;
+    }
+    let config = core.config.lock();
+    for s in config.sessions.iter() {
+        for o in owed.iter().filter(|o| o.pattern.matches(&s.nexus)) {
+            for t in s
+                .state
+                .lock()
+                .luns
+                .iter()
+                .filter(|t| Arc::ptr_eq(&t.dev, dev))
+            {
+                t.ua.lock().push(o.asc);
+            }
+        }
+    }
 }

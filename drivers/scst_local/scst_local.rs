@@ -150,7 +150,10 @@ struct State {
 impl State {
     fn add_session(&self, name: &str) -> Result {
         let mut sessions = self.sessions.lock();
-        if sessions.iter().any(|s| s.name.to_bytes() == name.as_bytes()) {
+        if sessions
+            .iter()
+            .any(|s| s.name.to_bytes() == name.as_bytes())
+        {
             pr_warn!("session {} exists\n", name);
             return Err(EINVAL);
         }
@@ -240,7 +243,11 @@ impl kernel::Module for ScstLocal {
             GFP_KERNEL,
         )?;
         let dir = target_proc_dir(c"scst_local")?;
-        let file = dir.file(c"scst_local", 0o644, Arc::new(ControlFile(state.clone()), GFP_KERNEL)?)?;
+        let file = dir.file(
+            c"scst_local",
+            0o644,
+            Arc::new(ControlFile(state.clone()), GFP_KERNEL)?,
+        )?;
         if module_parameters::add_default_session.value() {
             state.add_session(DEFAULT_SESSION)?;
         }
