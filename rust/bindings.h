@@ -7,6 +7,7 @@
  * taken from `kernel::bindings`.
  */
 #include <linux/device.h>
+#include <linux/falloc.h>
 #include <linux/fcntl.h>
 #include <linux/fs.h>
 #include <linux/kthread.h>

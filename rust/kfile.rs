@@ -155,6 +155,44 @@ impl KFile {
     }
 }
 
+impl KFile {
+    /// Deallocates `len` bytes at `pos` (`FALLOC_FL_PUNCH_HOLE`): they read
+    /// back as zeroes and free their space. `EOPNOTSUPP` where the file
+    /// system cannot.
+    pub fn punch_hole(&self, pos: u64, len: u64) -> Result {
+        let mode = (bindings::FALLOC_FL_PUNCH_HOLE | bindings::FALLOC_FL_KEEP_SIZE) as i32;
+        // SAFETY: `file` is live; the range is checked by the callee.
+        to_result(unsafe {
+            bindings::vfs_fallocate(
+                self.file.as_ptr(),
+                mode,
+                to_pos(pos)?,
+                bindings::loff_t::try_from(len).map_err(|_| EINVAL)?,
+            )
+        })
+    }
+
+    /// The first offset at or after `pos` that holds data (`data`) or is a
+    /// hole (`!data`), with `SEEK_DATA`/`SEEK_HOLE`; `None` when there is
+    /// none before the end of the file. The end of the file counts as a hole.
+    pub fn seek(&self, pos: u64, data: bool) -> Result<Option<u64>> {
+        let whence = if data {
+            bindings::SEEK_DATA
+        } else {
+            bindings::SEEK_HOLE
+        } as i32;
+        // SAFETY: `file` is live.
+        let r = unsafe { bindings::vfs_llseek(self.file.as_ptr(), to_pos(pos)?, whence) };
+        if r == -(bindings::ENXIO as bindings::loff_t) {
+            return Ok(None);
+        }
+        if r < 0 {
+            return Err(Error::from_errno(r as i32));
+        }
+        Ok(Some(r as u64))
+    }
+}
+
 impl Drop for KFile {
     fn drop(&mut self) {
         // SAFETY: By the type invariant we own this reference; no method can

@@ -63,6 +63,19 @@ pub trait Media: Send + Sync + 'static {
     fn flush(&self, pos: u64, len: u64) -> Result;
     /// The current size in bytes (0 when there is no medium).
     fn size(&self) -> u64;
+
+    /// Deallocates `len` bytes at `pos` (thin provisioning); they must read
+    /// back as zeroes afterwards.
+    fn unmap(&self, pos: u64, len: u64) -> Result {
+        let _ = (pos, len);
+        Err(EOPNOTSUPP)
+    }
+
+    /// The provisioning of the extent that starts at `pos`: whether it is
+    /// mapped, and its length in bytes (at least 1 byte, up to the end).
+    fn extent(&self, pos: u64) -> Result<(bool, u64)> {
+        Ok((true, self.size().saturating_sub(pos)))
+    }
 }
 
 /// How a virtual disk is set up.
@@ -80,6 +93,10 @@ pub struct DiskConfig {
     pub nv_cache: bool,
     /// Writes go to stable storage before completing (no write-back cache).
     pub write_through: bool,
+    /// Thin provisioned: UNMAP, WRITE SAME with UNMAP, GET LBA STATUS and
+    /// the Logical Block Provisioning VPD page (the medium must implement
+    /// [`Media::unmap`] and [`Media::extent`]).
+    pub thin: bool,
 }
 
 /// A virtual disk or CD-ROM over a [`Media`].
@@ -137,6 +154,19 @@ impl<M: Media> VirtualDisk<M> {
         id.removable = cfg.removable;
         id.read_only = cfg.read_only;
         id.volatile_cache = !cfg.write_through && !cfg.nv_cache;
+        if cfg.thin {
+            id.thin_provisioned = true;
+            id.provisioning = spc::Provisioning {
+                lbpu: true,
+                lbpws: true,
+                lbpws10: true,
+                lbprz: true,
+                ..Default::default()
+            };
+            id.block_limits.max_unmap_lba_count = UNMAP_MAX_BLOCKS;
+            id.block_limits.max_unmap_descriptors = UNMAP_MAX_DESCRIPTORS;
+            id.block_limits.unmap_granularity = 1;
+        }
         let mut state = ModeState::SCST_DEFAULT;
         state.wce = !cfg.write_through;
         Arc::pin_init(
@@ -163,7 +193,26 @@ impl<M: Media> VirtualDisk<M> {
 
     fn geometry(&self) -> Geometry {
         let bs = self.cfg.block_size.max(1);
-        Geometry::new(bs, self.media.size() / u64::from(bs))
+        let mut g = Geometry::new(bs, self.media.size() / u64::from(bs));
+        if self.cfg.thin {
+            g.thin_provisioned = true;
+            g.lbprz = true;
+            g.limits.max_unmap_lba_count = UNMAP_MAX_BLOCKS;
+            g.limits.max_unmap_descriptors = UNMAP_MAX_DESCRIPTORS;
+        }
+        g
+    }
+
+    /// Deallocates `blocks` blocks from `lba`.
+    fn unmap(&self, geo: &Geometry, lba: u64, blocks: u64) -> core::result::Result<(), Sense> {
+        let pos = Self::pos(geo, lba)?;
+        let len = blocks
+            .checked_mul(u64::from(geo.block_size))
+            .ok_or_else(Sense::lba_out_of_range)?;
+        if len == 0 {
+            return Ok(());
+        }
+        self.media.unmap(pos, len).map_err(io_error)
     }
 
     /// Mode parameters as seen by one initiator (`read_only`: its LUN is
@@ -254,6 +303,12 @@ impl<M: Media> VirtualDisk<M> {
                             .ok_or_else(Sense::param_list_length_error)?,
                     )
                 };
+                // Unmapped blocks read as zeroes (LBPRZ): a zero pattern
+                // with UNMAP may deallocate instead of writing.
+                if ws.unmap && self.cfg.thin && block.is_none_or(|b| b.iter().all(|&x| x == 0)) {
+                    self.unmap(geo, ws.lba, ws.blocks)?;
+                    return Ok(0);
+                }
                 // Write in chunks of up to 64 blocks of the pattern.
                 let per = 64usize;
                 let mut chunk = KVVec::from_elem(0u8, bs * per, GFP_KERNEL)
@@ -293,10 +348,42 @@ impl<M: Media> VirtualDisk<M> {
                 }
                 Ok(sbc::read_toc(&t, geo, cmd.data_in))
             }
-            Request::Unmap(_)
-            | Request::CompareAndWrite(_)
-            | Request::GetLbaStatus(_)
-            | Request::FormatUnit(_) => Err(Sense::invalid_opcode()),
+            Request::Unmap(_) => {
+                if read_only {
+                    return Err(Sense::write_protected());
+                }
+                let list = sbc::parse_unmap_params(cmd.data_out, geo)?;
+                for r in list.iter() {
+                    self.unmap(geo, r.lba, u64::from(r.blocks))?;
+                }
+                Ok(0)
+            }
+            Request::GetLbaStatus(g) => {
+                let pos = Self::pos(geo, g.lba)?;
+                let (mapped, len) = self.media.extent(pos).map_err(read_error)?;
+                let bs = u64::from(geo.block_size);
+                // At least one block; never past the end of the LU.
+                let blocks = len
+                    .div_ceil(bs)
+                    .max(1)
+                    .min(geo.num_blocks.saturating_sub(g.lba))
+                    .min(u64::from(u32::MAX)) as u32;
+                let d = sbc::LbaStatus {
+                    lba: g.lba,
+                    blocks,
+                    status: if mapped {
+                        sbc::Provisioning::Mapped
+                    } else {
+                        sbc::Provisioning::Deallocated
+                    },
+                };
+                let mut full = [0u8; 24];
+                let n = sbc::get_lba_status(&[d], &mut full).min(full.len());
+                let out = cmd.data_in.len().min(n);
+                cmd.data_in[..out].copy_from_slice(&full[..out]);
+                Ok(out)
+            }
+            Request::CompareAndWrite(_) | Request::FormatUnit(_) => Err(Sense::invalid_opcode()),
         }
     }
 }
@@ -365,6 +452,12 @@ impl<M: Media> DeviceOps for VirtualDisk<M> {
     }
 }
 
+/// MAXIMUM UNMAP LBA COUNT of thin LUs (one UNMAP deallocates at most this).
+const UNMAP_MAX_BLOCKS: u32 = 0x10_0000;
+
+/// MAXIMUM UNMAP BLOCK DESCRIPTOR COUNT of thin LUs.
+const UNMAP_MAX_DESCRIPTORS: u32 = 256;
+
 /// The commands a virtual disk or CD-ROM implements, for REPORT SUPPORTED
 /// OPERATION CODES: (opcode, service action, CDB length).
 const DISK_OPS: &[(u8, Option<u16>, u16)] = &[
@@ -387,6 +480,7 @@ const DISK_OPS: &[(u8, Option<u16>, u16)] = &[
     (0x34, None, 10),
     (0x35, None, 10),
     (0x41, None, 10),
+    (0x42, None, 10),
     (0x4d, None, 10),
     (0x55, None, 10),
     (0x56, None, 10),
@@ -400,6 +494,7 @@ const DISK_OPS: &[(u8, Option<u16>, u16)] = &[
     (0x91, None, 16),
     (0x93, None, 16),
     (0x9e, Some(0x10), 16),
+    (0x9e, Some(0x12), 16),
     (0xa0, None, 12),
     (0xa3, Some(0x0c), 12),
     (0xa3, Some(0x0d), 12),

@@ -139,6 +139,31 @@ impl Media for Backing {
     fn size(&self) -> u64 {
         self.size.load(Relaxed)
     }
+
+    fn unmap(&self, pos: u64, len: u64) -> Result {
+        match &self.kind {
+            Kind::File(f) => f.punch_hole(pos, len),
+            Kind::Null => Ok(()),
+            Kind::Empty => Err(ENOMEDIUM),
+        }
+    }
+
+    fn extent(&self, pos: u64) -> Result<(bool, u64)> {
+        let end = self.size();
+        let rest = end.saturating_sub(pos);
+        let Kind::File(f) = &self.kind else {
+            return Ok((true, rest));
+        };
+        // A block device has no holes: SEEK_DATA answers `pos` itself.
+        match f.seek(pos, true)? {
+            None => Ok((false, rest)),
+            Some(d) if d > pos => Ok((false, d.min(end).saturating_sub(pos))),
+            Some(_) => {
+                let h = f.seek(pos, false)?.unwrap_or(end);
+                Ok((true, h.min(end).saturating_sub(pos).max(1)))
+            }
+        }
+    }
 }
 
 /// A virtual disk or CD-ROM.
@@ -192,6 +217,7 @@ impl VDev {
             removable: flags.removable,
             nv_cache: flags.nv_cache,
             write_through: flags.write_through,
+            thin: flags.thin_provisioned,
         };
         Ok(Self {
             name: CString::try_from_fmt(fmt!("{name}"))?,
@@ -242,6 +268,7 @@ impl VDev {
             (matches!(self.disk.media().kind, Kind::Null), "NIO "),
             (f.blockio, "BIO "),
             (f.removable, "RM "),
+            (f.thin_provisioned, "TP "),
         ] {
             if on {
                 // Allocation failure only shortens the options column.

@@ -1079,11 +1079,14 @@ pub enum VdiskFlag {
     BlockIo,
     /// `REMOVABLE`: INQUIRY reports RMB=1 (SCST 1.0).
     Removable,
+    /// `THIN_PROVISIONED`: UNMAP, WRITE SAME with UNMAP and GET LBA STATUS
+    /// (SCST's later `thin_provisioned` attribute, as a flag).
+    ThinProvisioned,
 }
 
 impl VdiskFlag {
     /// Every flag, in the order of SCST's help text.
-    pub const ALL: [VdiskFlag; 7] = [
+    pub const ALL: [VdiskFlag; 8] = [
         VdiskFlag::WriteThrough,
         VdiskFlag::ReadOnly,
         VdiskFlag::ODirect,
@@ -1091,6 +1094,7 @@ impl VdiskFlag {
         VdiskFlag::NvCache,
         VdiskFlag::BlockIo,
         VdiskFlag::Removable,
+        VdiskFlag::ThinProvisioned,
     ];
 
     /// The keyword, exactly as it must be written.
@@ -1103,6 +1107,7 @@ impl VdiskFlag {
             VdiskFlag::NvCache => "NV_CACHE",
             VdiskFlag::BlockIo => "BLOCKIO",
             VdiskFlag::Removable => "REMOVABLE",
+            VdiskFlag::ThinProvisioned => "THIN_PROVISIONED",
         }
     }
 
@@ -1131,6 +1136,8 @@ pub struct VdiskFlags {
     pub blockio: bool,
     /// `REMOVABLE`.
     pub removable: bool,
+    /// `THIN_PROVISIONED`.
+    pub thin_provisioned: bool,
 }
 
 impl VdiskFlags {
@@ -1143,6 +1150,7 @@ impl VdiskFlags {
             VdiskFlag::NvCache => &mut self.nv_cache,
             VdiskFlag::BlockIo => &mut self.blockio,
             VdiskFlag::Removable => &mut self.removable,
+            VdiskFlag::ThinProvisioned => &mut self.thin_provisioned,
         }
     }
 
@@ -1161,6 +1169,7 @@ impl VdiskFlags {
             VdiskFlag::NvCache => self.nv_cache,
             VdiskFlag::BlockIo => self.blockio,
             VdiskFlag::Removable => self.removable,
+            VdiskFlag::ThinProvisioned => self.thin_provisioned,
         }
     }
 }
@@ -1403,7 +1412,7 @@ Usage:
 
 /// `/proc/scsi_tgt/vdisk/help`.
 pub const VDISK_HELP: &str = "\
-echo \"open|close|resync_size NAME [FILE_NAME [BLOCK_SIZE] [WRITE_THROUGH READ_ONLY O_DIRECT NULLIO NV_CACHE BLOCKIO REMOVABLE]]\" >/proc/scsi_tgt/vdisk/vdisk
+echo \"open|close|resync_size NAME [FILE_NAME [BLOCK_SIZE] [WRITE_THROUGH READ_ONLY O_DIRECT NULLIO NV_CACHE BLOCKIO REMOVABLE THIN_PROVISIONED]]\" >/proc/scsi_tgt/vdisk/vdisk
 echo \"set_t10_dev_id NAME t10_dev_id\" >/proc/scsi_tgt/vdisk/vdisk
 ";
 
@@ -2557,7 +2566,7 @@ mod tests {
             }
         }
         let o = open(
-            b"open d /f 512 WRITE_THROUGH READ_ONLY O_DIRECT NULLIO NV_CACHE BLOCKIO REMOVABLE",
+            b"open d /f 512 WRITE_THROUGH READ_ONLY O_DIRECT NULLIO NV_CACHE BLOCKIO REMOVABLE THIN_PROVISIONED",
         );
         for g in VdiskFlag::ALL {
             assert!(o.flags.contains(g), "{g:?}");
