@@ -183,7 +183,7 @@ impl KFile {
         } as i32;
         // SAFETY: `file` is live.
         let r = unsafe { bindings::vfs_llseek(self.file.as_ptr(), to_pos(pos)?, whence) };
-        if r == -(bindings::ENXIO as bindings::loff_t) {
+        if r == -bindings::loff_t::from(bindings::ENXIO) {
             return Ok(None);
         }
         if r < 0 {
