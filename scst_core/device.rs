@@ -12,7 +12,10 @@ use crate::reservation::ResState;
 use crate::{
     proto::{
         cdb,
-        sense::Sense,
+        sense::{
+            Asc,
+            Sense, //
+        },
         types::PeripheralType, //
     },
     Core, //
@@ -134,6 +137,15 @@ impl DeviceRegistration {
     /// The registered device.
     pub fn device(&self) -> &Arc<Device> {
         &self.dev
+    }
+
+    /// Queues the UNIT ATTENTION `asc` on every I_T_L nexus of the device
+    /// (e.g. 28/00 after a medium change, 2A/09 after a capacity change).
+    pub fn raise_ua(&self, asc: Asc) {
+        let config = self.core.config.lock();
+        for s in config.sessions.iter() {
+            s.raise_ua(&self.dev, asc);
+        }
     }
 }
 

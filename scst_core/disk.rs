@@ -102,6 +102,7 @@ pub struct DiskConfig {
 /// A virtual disk or CD-ROM over a [`Media`].
 #[pin_data]
 pub struct VirtualDisk<M: Media> {
+    #[pin]
     media: M,
     cfg: DiskConfig,
     id: KBox<DeviceIdentity>,
@@ -138,7 +139,12 @@ fn fnv1a(bytes: &[u8]) -> u32 {
 impl<M: Media> VirtualDisk<M> {
     /// Creates the emulation for a device named `name` (at most 16 bytes:
     /// it becomes the INQUIRY product identification, as in SCST).
-    pub fn new(name: &str, vendor: &str, media: M, cfg: DiskConfig) -> Result<Arc<Self>> {
+    pub fn new(
+        name: &str,
+        vendor: &str,
+        media: impl PinInit<M, Error>,
+        cfg: DiskConfig,
+    ) -> Result<Arc<Self>> {
         let mut id = KBox::new(DeviceIdentity::new(cfg.dev_type), GFP_KERNEL)?;
         id.vendor = ascii(vendor.as_bytes());
         id.t10_vendor = ascii(vendor.as_bytes());
@@ -171,7 +177,7 @@ impl<M: Media> VirtualDisk<M> {
         state.wce = !cfg.write_through;
         Arc::pin_init(
             try_pin_init!(Self {
-                media,
+                media <- media,
                 cfg,
                 id,
                 mode <- kernel::new_mutex!(state, "scst::VirtualDisk::mode"),

@@ -119,6 +119,19 @@ pub(crate) struct SessState {
 }
 
 impl SessionCore {
+    /// Queues a UNIT ATTENTION on this session's I_T_L nexuses of `dev`.
+    pub(crate) fn raise_ua(&self, dev: &Arc<Device>, asc: crate::proto::sense::Asc) {
+        for t in self
+            .state
+            .lock()
+            .luns
+            .iter()
+            .filter(|t| Arc::ptr_eq(&t.dev, dev))
+        {
+            t.ua.lock().push(asc);
+        }
+    }
+
     fn lookup(&self, lun: u64) -> Option<Arc<TgtDev>> {
         self.state
             .lock()

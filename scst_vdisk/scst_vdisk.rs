@@ -90,15 +90,43 @@ enum Kind {
 }
 
 /// The medium of a virtual device.
+#[pin_data]
 struct Backing {
-    kind: Kind,
+    /// The current medium; swapped by vcdrom `change`. I/O takes a reference
+    /// and runs without the lock.
+    #[pin]
+    kind: Mutex<Arc<Kind>>,
     /// The size in bytes, as of `open` or the last `resync_size`.
     size: Atomic<u64>,
 }
 
+impl Backing {
+    fn new(kind: Kind, size: u64) -> Result<impl PinInit<Self, Error>> {
+        let kind = Arc::new(kind, GFP_KERNEL)?;
+        Ok(try_pin_init!(Self {
+            kind <- kernel::new_mutex!(kind, "vdisk::Backing::kind"),
+            size: Atomic::new(size),
+        }))
+    }
+
+    fn kind(&self) -> Arc<Kind> {
+        self.kind.lock().clone()
+    }
+
+    /// Swaps the medium (vcdrom `change`).
+    fn replace(&self, kind: Kind, size: u64) -> Result {
+        let kind = Arc::new(kind, GFP_KERNEL)?;
+        let old = core::mem::replace(&mut *self.kind.lock(), kind);
+        self.size.store(size, Relaxed);
+        // The old file closes when the last running I/O drops it.
+        drop(old);
+        Ok(())
+    }
+}
+
 impl Media for Backing {
     fn read(&self, buf: &mut [u8], pos: u64) -> Result {
-        match &self.kind {
+        match &*self.kind() {
             Kind::Null => {
                 buf.fill(0);
                 Ok(())
@@ -116,7 +144,7 @@ impl Media for Backing {
     }
 
     fn write(&self, buf: &[u8], pos: u64, fua: bool) -> Result {
-        match &self.kind {
+        match &*self.kind() {
             Kind::Null => Ok(()),
             Kind::File(f) => {
                 f.write_at(buf, pos)?;
@@ -130,7 +158,7 @@ impl Media for Backing {
     }
 
     fn flush(&self, pos: u64, len: u64) -> Result {
-        match &self.kind {
+        match &*self.kind() {
             Kind::File(f) => f.sync_range(pos, len, false),
             Kind::Null | Kind::Empty => Ok(()),
         }
@@ -141,7 +169,7 @@ impl Media for Backing {
     }
 
     fn unmap(&self, pos: u64, len: u64) -> Result {
-        match &self.kind {
+        match &*self.kind() {
             Kind::File(f) => f.punch_hole(pos, len),
             Kind::Null => Ok(()),
             Kind::Empty => Err(ENOMEDIUM),
@@ -151,7 +179,8 @@ impl Media for Backing {
     fn extent(&self, pos: u64) -> Result<(bool, u64)> {
         let end = self.size();
         let rest = end.saturating_sub(pos);
-        let Kind::File(f) = &self.kind else {
+        let kind = self.kind();
+        let Kind::File(f) = &*kind else {
             return Ok((true, rest));
         };
         // A block device has no holes: SEEK_DATA answers `pos` itself.
@@ -206,10 +235,7 @@ impl VDev {
             let size = file.size();
             (Kind::File(file), size, "SCST_FIO")
         };
-        let backing = Backing {
-            kind,
-            size: Atomic::new(size),
-        };
+        let backing = Backing::new(kind, size)?;
         let cfg = DiskConfig {
             dev_type,
             block_size,
@@ -251,7 +277,7 @@ impl VDev {
     /// Re-reads the size of the backing file (`resync_size`).
     fn resync_size(&self) -> Result<u64> {
         let b = self.disk.media();
-        if let Kind::File(f) = &b.kind {
+        if let Kind::File(f) = &*b.kind() {
             b.size.store(f.size(), Relaxed);
         }
         Ok(b.size())
@@ -265,7 +291,7 @@ impl VDev {
             (f.nv_cache, "NV "),
             (f.read_only, "RO "),
             (f.o_direct, "DR "),
-            (matches!(self.disk.media().kind, Kind::Null), "NIO "),
+            (matches!(*self.disk.media().kind(), Kind::Null), "NIO "),
             (f.blockio, "BIO "),
             (f.removable, "RM "),
             (f.thin_provisioned, "TP "),
@@ -282,7 +308,7 @@ impl VDev {
 /// A device of this module and its registration with the core.
 struct Entry {
     dev: Arc<VDev>,
-    _reg: DeviceRegistration,
+    reg: DeviceRegistration,
 }
 
 /// The devices of one handler (`vdisk` or `vcdrom`).
@@ -332,7 +358,53 @@ impl Devices {
                     e
                 }
             })?;
-        list.push(Entry { dev, _reg: reg }, GFP_KERNEL)?;
+        list.push(Entry { dev, reg }, GFP_KERNEL)?;
+        Ok(())
+    }
+
+    /// Swaps the medium of a vcdrom device (`change NAME [ISO]`): refused
+    /// while PREVENT MEDIUM REMOVAL is in effect; every initiator then gets
+    /// MEDIUM MAY HAVE CHANGED (28/00) on its next command.
+    fn change(&self, name: &str, path: Option<&[u8]>) -> Result {
+        let list = self.list.lock();
+        let e = list
+            .iter()
+            .find(|e| e.dev.name.to_bytes() == name.as_bytes())
+            .ok_or_else(|| {
+                pr_warn!("vcdrom: no device {}\n", name);
+                EINVAL
+            })?;
+        if e.dev.disk.removal_prevented() {
+            pr_warn!(
+                "vcdrom {}: medium removal is prevented by an initiator\n",
+                name
+            );
+            return Err(EBUSY);
+        }
+        let (kind, size) = match path {
+            Some(p) => {
+                let cpath = CString::try_from_fmt(fmt!("{}", core::str::from_utf8(p)?))?;
+                let opts = OpenOptions {
+                    read_only: true,
+                    ..Default::default()
+                };
+                let file = KFile::open(&cpath, opts).inspect_err(|err| {
+                    pr_warn!(
+                        "vcdrom {}: cannot open {}: error {}\n",
+                        name,
+                        cpath.to_str().unwrap_or("?"),
+                        err.to_errno()
+                    );
+                })?;
+                let size = file.size();
+                (Kind::File(file), size)
+            }
+            None => (Kind::Empty, 0),
+        };
+        e.dev.disk.media().replace(kind, size)?;
+        e.reg
+            .raise_ua(scst_core::proto::sense::asc::MEDIUM_MAY_HAVE_CHANGED);
+        pr_info!("vcdrom {}: medium changed\n", name);
         Ok(())
     }
 
@@ -479,10 +551,7 @@ impl procfs::Handler for VcdromFile {
         match mgmt::parse_vcdrom(line).map_err(|e| parse_error(FILE, line, e))? {
             mgmt::VcdromCmd::Open { name, path } => self.0.add(VDev::open_cdrom(name, path)?),
             mgmt::VcdromCmd::Close { name } => self.0.remove(name),
-            mgmt::VcdromCmd::Change { .. } => {
-                pr_warn!("{}: change is not supported yet\n", FILE);
-                Err(EINVAL)
-            }
+            mgmt::VcdromCmd::Change { name, path } => self.0.change(name, path),
         }
     }
 }
