@@ -44,6 +44,10 @@ pub struct ExecCmd<'a> {
     pub read_only: bool,
     /// The I_T nexus the command came from.
     pub nexus: u64,
+    /// Set by the device: a UNIT ATTENTION the core queues on the device's
+    /// other I_T_L nexuses once the command succeeded (e.g. MODE
+    /// PARAMETERS CHANGED after MODE SELECT).
+    pub ua_for_others: Option<Asc>,
 }
 
 /// What a handler implements for each of its devices (SCST's `exec`).

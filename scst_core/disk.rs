@@ -440,12 +440,16 @@ impl<M: Media> DeviceOps for VirtualDisk<M> {
             }
             0x15 | 0x55 => {
                 let mut state = self.mode.lock();
-                mode::mode_select(
+                let changes = mode::mode_select(
                     cmd.cdb,
                     cmd.data_out,
                     &self.mode_params(&geo, cmd.read_only),
                     &mut state,
                 )?;
+                // SPC-4 7.5: the other I_T nexuses learn of the change.
+                if changes.any() {
+                    cmd.ua_for_others = Some(asc::MODE_PARAMETERS_CHANGED);
+                }
                 Ok(0)
             }
             _ => {

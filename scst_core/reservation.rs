@@ -124,6 +124,12 @@ impl ResState {
         }
     }
 
+    /// LOGICAL UNIT RESET or TARGET RESET: the SPC-2 reservation ends
+    /// (persistent reservations survive resets).
+    pub(crate) fn reset(&mut self) {
+        self.spc2.reset();
+    }
+
     /// The I_T nexus `id` is gone: its SPC-2 reservation ends
     /// (registrations persist, as SPC-4 requires).
     pub(crate) fn nexus_loss(&mut self, id: u64) {

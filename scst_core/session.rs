@@ -308,6 +308,38 @@ impl<T: TargetDriver> Session<T> {
     }
 }
 
+impl<T: TargetDriver> Session<T> {
+    /// LOGICAL UNIT RESET of `lun` (`Some`) or TARGET RESET (`None`: every
+    /// LUN the session sees), SCST's `scst_rx_mgmt_fn_lun`. The device's
+    /// SPC-2 reservation ends and every I_T_L nexus of it, in every session,
+    /// gets BUS DEVICE RESET FUNCTION OCCURRED (29/03); persistent
+    /// reservations are kept. Commands already running finish normally.
+    pub fn reset(&self, lun: Option<u64>) -> Result {
+        let mut devs: KVec<Arc<Device>> = KVec::new();
+        for t in self.inner.sc.state.lock().luns.iter() {
+            if lun.is_none_or(|l| l == t.lun) && !devs.iter().any(|d| Arc::ptr_eq(d, &t.dev)) {
+                devs.push(t.dev.clone(), GFP_KERNEL)?;
+            }
+        }
+        if devs.is_empty() {
+            return Err(ENOENT);
+        }
+        let config = self.inner.core.config.lock();
+        for d in devs.iter() {
+            d.res.lock().reset();
+            for s in config.sessions.iter() {
+                s.raise_ua(d, crate::proto::sense::asc::BUS_DEVICE_RESET);
+            }
+            pr_info!(
+                "session {}: reset of device {}\n",
+                self.inner.sc.id,
+                d.name.to_str().unwrap_or("?")
+            );
+        }
+        Ok(())
+    }
+}
+
 impl<T: TargetDriver> Drop for Session<T> {
     fn drop(&mut self) {
         let mut config = self.inner.core.config.lock();
@@ -557,8 +589,15 @@ fn execute_inner(
         data_in: buf,
         read_only: t.read_only,
         nexus: sc.id,
+        ua_for_others: None,
     };
     let len = dev.ops.exec(&mut ec)?;
+    if let Some(asc) = ec.ua_for_others {
+        let config = core.config.lock();
+        for s in config.sessions.iter().filter(|s| s.id != sc.id) {
+            s.raise_ua(dev, asc);
+        }
+    }
     Ok(Outcome::good(len))
 }
 

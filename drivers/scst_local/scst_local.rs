@@ -124,9 +124,15 @@ impl HostOps for LocalHost {
     }
 
     fn reset(&self, lun: Option<u64>) {
-        match lun {
-            Some(l) => pr_warn!("LUN reset of LUN {}\n", l),
-            None => pr_warn!("host reset\n"),
+        let sam = match lun {
+            Some(l) => match sam_lun(l) {
+                Some(s) => Some(s),
+                None => return,
+            },
+            None => None,
+        };
+        if self.session.reset(sam).is_err() {
+            pr_warn!("reset of an unknown LUN\n");
         }
     }
 }

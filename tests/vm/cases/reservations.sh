@@ -75,6 +75,14 @@ expect_not "B: CLEAR" 'conflict\|error\|fail' sg_persist --out --clear --param-r
 expect "no keys after CLEAR" 'there are NO registered\|no registered' sg_persist --in --read-keys "$A"
 expect "REPORT CAPABILITIES" 'Type mask\|type mask\|Compatible Reservation' sg_persist --in --report-capabilities "$A"
 
+# --- a LOGICAL UNIT RESET (the midlayer's device reset) ends an SPC-2
+# reservation and raises 29/03 on every nexus ---
+expect_not "A: RESERVE(6) before the reset" 'conflict\|error\|fail' sg_raw "$A" 16 00 00 00 00 00
+check "device reset through A's host (sg_reset -d)" sg_reset -d "$A"
+expect "A: BUS DEVICE RESET unit attention" 'unit attention\|reset' sg_turs -v "$A"
+expect "B: BUS DEVICE RESET unit attention" 'unit attention\|reset' sg_turs -v "$B"
+expect_not "B: no conflict after the reset" 'conflict' sg_raw "$B" 00 00 00 00 00 00
+
 # --- nexus loss releases an SPC-2 reservation ---
 expect_not "B: RESERVE(6) again" 'conflict\|error\|fail' sg_raw "$B" 16 00 00 00 00 00
 check_cmd "close B's session" scst_local/scst_local "del_session iqn.2026-11.test:hostb"
