@@ -25,7 +25,9 @@ use kernel::{
     str::CString,
     sync::{
         Arc,
-        Mutex, //
+        CondVar,
+        Mutex,
+        SpinLock, //
     },
 };
 
@@ -72,13 +74,59 @@ pub struct Device {
     /// Its SCSI peripheral type.
     pub(crate) dev_type: PeripheralType,
     /// The handler's per-device object.
-    pub(crate) ops: Arc<dyn DeviceOps>,
+    /// `None` once unregistered: the handler's object is dropped by the
+    /// registration, in the handler module's context, never later.
+    #[pin]
+    ops: SpinLock<Option<Arc<dyn DeviceOps>>>,
     /// SPC-2 and persistent reservations.
     #[pin]
     pub(crate) res: Mutex<ResState>,
+    /// Commands executing on the device right now.
+    #[pin]
+    inflight: Mutex<usize>,
+    #[pin]
+    idle: CondVar,
+}
+
+/// Counts one command executing on a device (see [`Device::enter`]).
+pub(crate) struct InflightGuard {
+    dev: Arc<Device>,
+}
+
+impl InflightGuard {
+    /// The device.
+    pub(crate) fn device(&self) -> &Arc<Device> {
+        &self.dev
+    }
+}
+
+impl Drop for InflightGuard {
+    fn drop(&mut self) {
+        let mut n = self.dev.inflight.lock();
+        *n -= 1;
+        if *n == 0 {
+            self.dev.idle.notify_all();
+        }
+    }
 }
 
 impl Device {
+    /// Marks a command as executing on the device until the guard drops.
+    /// Unregistration waits for these (the handler's code must not run
+    /// after its module is gone).
+    pub(crate) fn enter(self: &Arc<Self>) -> InflightGuard {
+        *self.inflight.lock() += 1;
+        InflightGuard { dev: self.clone() }
+    }
+
+    /// Waits until no command executes on the device.
+    fn wait_idle(&self) {
+        let mut n = self.inflight.lock();
+        while *n != 0 {
+            self.idle.wait(&mut n);
+        }
+    }
+
     /// The device's name.
     pub fn name(&self) -> &CStr {
         &self.name
@@ -94,9 +142,10 @@ impl Device {
         self.dev_type
     }
 
-    /// The handler's per-device object.
-    pub fn ops(&self) -> &Arc<dyn DeviceOps> {
-        &self.ops
+    /// The handler's per-device object, unless the device is unregistered.
+    /// Callers must drop it before their [`InflightGuard`].
+    pub(crate) fn ops(&self) -> Option<Arc<dyn DeviceOps>> {
+        self.ops.lock().clone()
     }
 }
 
@@ -124,8 +173,10 @@ impl DeviceRegistration {
                 name: cname,
                 handler,
                 dev_type,
-                ops,
+                ops <- kernel::new_spinlock!(Some(ops), "scst::Device::ops"),
                 res <- kernel::new_mutex!(res, "scst::Device::res"),
+                inflight <- kernel::new_mutex!(0, "scst::Device::inflight"),
+                idle <- kernel::new_condvar!("scst::Device::idle"),
             }),
             GFP_KERNEL,
         )?;
@@ -159,6 +210,13 @@ impl Drop for DeviceRegistration {
         config.remove_device(&self.dev);
         config.refresh_all_sessions();
         drop(config);
+        // No new command can find the device now; let the running ones end.
+        self.dev.wait_idle();
+        // Commands drop their reference to the handler's object before
+        // leaving, so this is the last one: it is freed here, while the
+        // handler's module is certainly loaded.
+        let ops = self.dev.ops.lock().take();
+        drop(ops);
         pr_info!(
             "unregistered device {}\n",
             self.dev.name.to_str().unwrap_or("?")

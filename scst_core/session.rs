@@ -141,6 +141,16 @@ impl SessionCore {
             .cloned()
     }
 
+    /// Finds the I_T_L nexus of `lun` and marks a command as executing on
+    /// its device, atomically with respect to LUN table updates: a device
+    /// being unregistered is either not found or waited for.
+    fn lookup_enter(&self, lun: u64) -> Option<(Arc<TgtDev>, crate::device::InflightGuard)> {
+        let st = self.state.lock();
+        let t = st.luns.iter().find(|t| t.lun == lun)?.clone();
+        let g = t.dev.enter();
+        Some((t, g))
+    }
+
     /// Rebuilds the LUN table from the session's group in `config`: kept
     /// nexuses keep their state, new ones start with a reset UA, and every
     /// nexus of a changed table gets REPORTED LUNS DATA CHANGED.
@@ -315,17 +325,21 @@ impl<T: TargetDriver> Session<T> {
     /// gets BUS DEVICE RESET FUNCTION OCCURRED (29/03); persistent
     /// reservations are kept. Commands already running finish normally.
     pub fn reset(&self, lun: Option<u64>) -> Result {
-        let mut devs: KVec<Arc<Device>> = KVec::new();
+        // The guards keep the devices registered while they are reset.
+        let mut devs: KVec<crate::device::InflightGuard> = KVec::new();
         for t in self.inner.sc.state.lock().luns.iter() {
-            if lun.is_none_or(|l| l == t.lun) && !devs.iter().any(|d| Arc::ptr_eq(d, &t.dev)) {
-                devs.push(t.dev.clone(), GFP_KERNEL)?;
+            if lun.is_none_or(|l| l == t.lun)
+                && !devs.iter().any(|d| Arc::ptr_eq(d.device(), &t.dev))
+            {
+                devs.push(t.dev.enter(), GFP_KERNEL)?;
             }
         }
         if devs.is_empty() {
             return Err(ENOENT);
         }
         let config = self.inner.core.config.lock();
-        for d in devs.iter() {
+        for g in devs.iter() {
+            let d = g.device();
             d.res.lock().reset();
             for s in config.sessions.iter() {
                 s.raise_ua(d, crate::proto::sense::asc::BUS_DEVICE_RESET);
@@ -499,7 +513,7 @@ fn execute_inner(
         )?;
         return Ok(Outcome::good(d.len));
     }
-    let Some(t) = sc.lookup(lun) else {
+    let Some((t, _inflight)) = sc.lookup_enter(lun) else {
         return match opcode {
             spc::INQUIRY => {
                 data_buf(buf, alloc)?;
@@ -522,7 +536,9 @@ fn execute_inner(
         };
     };
     let dev = &t.dev;
-    let decoded = cdb::decode(cdb, dev.dev_type, dev.ops.block_size())?;
+    // Declared after the in-flight guard, so dropped before it.
+    let ops = dev.ops().ok_or_else(Sense::lun_not_supported)?;
+    let decoded = cdb::decode(cdb, dev.dev_type, ops.block_size())?;
     // Reservations are checked before unit attentions, as SCST does.
     if dev.res.lock().check(sc.id, &sc.nexus, cdb) == Access::Conflict {
         return Ok(Outcome::status(Status::ReservationConflict));
@@ -591,7 +607,7 @@ fn execute_inner(
         nexus: sc.id,
         ua_for_others: None,
     };
-    let len = dev.ops.exec(&mut ec)?;
+    let len = ops.exec(&mut ec)?;
     if let Some(asc) = ec.ua_for_others {
         let config = core.config.lock();
         for s in config.sessions.iter().filter(|s| s.id != sc.id) {

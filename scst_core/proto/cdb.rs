@@ -654,7 +654,9 @@ fn data_len(info: &OpInfo, cdb: &[u8], nblocks: u64, block_size: u32) -> Result<
         }
         Xfer::Verify { byte } => match (get_u8(cdb, usize::from(byte)) >> 1) & 0x03 {
             0 => 0,
-            1 if nblocks == 0 => 0,
+            // A VERIFICATION LENGTH of 0 verifies nothing and transfers
+            // nothing, whatever BYTCHK says (as `sbc::parse_rw`).
+            1 | 3 if nblocks == 0 => 0,
             1 => blocks_to_bytes(nblocks, block_size)?,
             3 => blocks_to_bytes(1, block_size)?,
             // BYTCHK 10b is reserved (SBC-3 5.33 table 93).
@@ -1159,6 +1161,10 @@ mod tests {
         let d = dec(&verify10(0x06));
         assert_eq!((d.direction, d.data_len), (DataDirection::Write, 512));
         is_invalid_field(&err(&verify10(0x04), DISK), 1, Some(2));
+        // Zero blocks with BYTCHK 11b: no data (found by the cdb_decode fuzzer's
+        // cross-check with sbc::parse).
+        let d = dec(&[0x2f, 0x06, 0, 0, 0, 0, 0, 0, 0, 0]);
+        assert_eq!(d.data_len, 0);
         // DPO does not change the data.
         assert_eq!(dec(&verify10(0x12)).data_len, 4 * 512);
     }
