@@ -70,6 +70,12 @@ check "data written before export reads back" cmp /tmp/head /tmp/head2
 check_fails "writing the read-only LUN fails" dd if=/tmp/pat of=/dev/$sdb bs=4k count=1 oflag=direct
 check "reading NULLIO works" dd if=/dev/$sdb of=/dev/null bs=64k count=16 iflag=direct
 
+# fio: random writes with checksums, then a verifying read pass.
+check "fio randwrite 4 MiB with crc32c verify" fio --name=verify --thread --filename=/dev/$sda \
+	--direct=1 --ioengine=psync --rw=randwrite --bs=4k --size=4M --offset=8M \
+	--verify=crc32c --do_verify=1 --verify_fatal=1 --output=/tmp/fio.out
+check_grep "fio verified without errors" 'err= 0' /tmp/fio.out
+
 # A filesystem on the LUN.
 check "mke2fs on the LUN" mke2fs -q -F /dev/$sda
 mkdir -p /mnt
