@@ -19,7 +19,10 @@ use kernel::{
     seq_print,
     str::CString,
     sync::{
-        atomic::Relaxed,
+        atomic::{
+            Atomic,
+            Relaxed, //
+        },
         Arc, //
     },
 };
@@ -287,6 +290,53 @@ impl procfs::Handler for GroupFile {
     }
 }
 
+/// The default trace mask (SCST's `SCST_DEFAULT_LOG_FLAGS`: out_of_mem,
+/// minor, pid, line, function, special, mgmt, mgmt_minor).
+const DEFAULT_TRACE: u32 = 0x0100 | 0x0200 | 0x0008 | 0x0004 | 0x0002 | 0x1000 | 0x2000 | 0x0800;
+
+/// The core's trace mask. Set through `/proc/scsi_tgt/trace_level`, kept
+/// for compatibility with SCST scripts; scst-rs logs through `pr_*` and
+/// dynamic debug, which the mask does not yet gate.
+static TRACE: Atomic<u32> = Atomic::new(DEFAULT_TRACE);
+
+/// `/proc/scsi_tgt/trace_level`.
+struct TraceLevel;
+
+impl procfs::Handler for TraceLevel {
+    fn show(&self, m: &SeqFile) -> Result {
+        let mut buf = [0u8; 512];
+        let mut w = crate::proto::bytes::Writer::new(&mut buf);
+        mgmt::write_trace_mask(TRACE.load(Relaxed), mgmt::SCSI_TGT_TRACE_TOKENS, &mut w);
+        let n = w.len().min(512);
+        seq_print!(m, "{}", core::str::from_utf8(&buf[..n]).unwrap_or("?\n"));
+        Ok(())
+    }
+
+    fn write(&self, line: &[u8]) -> Result {
+        const FILE: &str = "trace_level";
+        let cmd = mgmt::parse_core_trace_level(line).map_err(|e| parse_error(FILE, line, e))?;
+        if let mgmt::TraceLevelCmd::DumpPrs { device } = cmd {
+            let core = Core::get()?;
+            let config = core.config.lock();
+            let dev = config
+                .find_device(device.as_bytes())
+                .ok_or_else(|| refuse(FILE, line, (EINVAL, "no such device")))?;
+            dev.res.lock().dump(device);
+            return Ok(());
+        }
+        let old = TRACE.load(Relaxed);
+        if let Some(new) = cmd.apply(old, DEFAULT_TRACE) {
+            TRACE.store(new, Relaxed);
+            pr_info!(
+                "Changed trace level for \"scsi_tgt\": old {:#010x}, new {:#010x}\n",
+                old,
+                new
+            );
+        }
+        Ok(())
+    }
+}
+
 /// The directories of `/proc/scsi_tgt` that the core keeps for its lifetime.
 ///
 /// The files are held elsewhere ([`RootFiles`] by the module, group and
@@ -346,6 +396,7 @@ pub(crate) struct RootFiles {
     _scsi_tgt: File<ScsiTgt>,
     _sessions: File<Sessions>,
     _threads: File<Threads>,
+    _trace_level: File<TraceLevel>,
 }
 
 impl RootFiles {
@@ -358,6 +409,7 @@ impl RootFiles {
             _scsi_tgt: dir.file(c"scsi_tgt", 0o644, Arc::new(ScsiTgt, GFP_KERNEL)?)?,
             _sessions: dir.file(c"sessions", 0o444, Arc::new(Sessions, GFP_KERNEL)?)?,
             _threads: dir.file(c"threads", 0o644, Arc::new(Threads, GFP_KERNEL)?)?,
+            _trace_level: dir.file(c"trace_level", 0o644, Arc::new(TraceLevel, GFP_KERNEL)?)?,
         })
     }
 }

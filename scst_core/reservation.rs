@@ -130,6 +130,30 @@ impl ResState {
         self.spc2.reset();
     }
 
+    /// Logs the reservation state (`dump_prs` in `trace_level`).
+    pub(crate) fn dump(&self, name: &str) {
+        pr_info!(
+            "{}: SPC-2 reservation: {}; PR generation {}, {} registrations, reservation {:?}, APTPL {}\n",
+            name,
+            match self.spc2.holder() {
+                Some(_) => "held",
+                None => "none",
+            },
+            self.pr.generation(),
+            self.pr.registration_count(),
+            self.pr.reservation(),
+            self.pr.aptpl()
+        );
+        for r in self.pr.registrations() {
+            pr_info!(
+                "{}:   key {:#x}{}\n",
+                name,
+                r.key,
+                if r.holder { " (holder)" } else { "" }
+            );
+        }
+    }
+
     /// The I_T nexus `id` is gone: its SPC-2 reservation ends
     /// (registrations persist, as SPC-4 requires).
     pub(crate) fn nexus_loss(&mut self, id: u64) {

@@ -95,6 +95,19 @@ check_no_grep "closed device left g3" '^d1 ' $P/groups/g3/devices
 check_no_grep "closed device left Default" '^d1 ' $P/groups/Default/devices
 check_no_grep "closed device left scsi_tgt" '^d1 ' $P/scsi_tgt
 
+# --- trace_level ---
+check_grep "trace_level shows the default mask" 'mgmt' $P/trace_level
+check_cmd "trace_level none" trace_level "none"
+check_eq "trace_level reads none" "none" "$(cat $P/trace_level)"
+check_cmd "trace_level add mgmt" trace_level "add mgmt"
+check_eq "trace_level reads mgmt" "mgmt" "$(cat $P/trace_level)"
+check_cmd "trace_level value 0x100" trace_level "value 0x100"
+check_eq "trace_level reads out_of_mem" "out_of_mem" "$(cat $P/trace_level)"
+check_cmd "trace_level default" trace_level "default"
+check_einval "trace_level: unknown token" trace_level "add nosuchtoken"
+check_cmd "dump_prs of a device" trace_level "dump_prs nd1"
+check_einval "dump_prs: no such device" trace_level "dump_prs nosuch"
+
 # --- limits ---
 long=$(head -c 5000 /dev/zero | tr '\0' a)
 check_fails "a write longer than PAGE_SIZE-512 is refused" cmd scsi_tgt "add_group $long"
