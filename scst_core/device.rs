@@ -57,6 +57,13 @@ pub trait DeviceOps: Send + Sync + 'static {
     /// The logical block size, for decoding transfer lengths.
     fn block_size(&self) -> u32;
 
+    /// Whether the medium refuses writes (read-only device, or software
+    /// write protect). The core then fails medium-modifying commands with
+    /// DATA PROTECT before looking at their data.
+    fn write_protected(&self) -> bool {
+        false
+    }
+
     /// Executes a command that passed the core's checks (LUN, UNIT
     /// ATTENTION, write protection, CDB decoding). Returns the number of
     /// data-in bytes, or the sense of a CHECK CONDITION. Runs in a command

@@ -244,7 +244,7 @@ impl<M: Media> VirtualDisk<M> {
     }
 
     fn block(&self, cmd: &mut ExecCmd<'_>, geo: &Geometry) -> core::result::Result<usize, Sense> {
-        let read_only = cmd.read_only || self.cfg.read_only;
+        let read_only = cmd.read_only || self.write_protected();
         match sbc::parse(cmd.cdb, geo)? {
             Request::Rw(rw) => {
                 let pos = Self::pos(geo, rw.lba)?;
@@ -259,6 +259,11 @@ impl<M: Media> VirtualDisk<M> {
                         Ok(len)
                     }
                     RwOp::Write | RwOp::WriteAndVerify => {
+                        // Writing no blocks changes nothing: GOOD even when
+                        // write-protected (SBC-3; libiscsi's ZeroBlocks tests).
+                        if rw.blocks == 0 {
+                            return Ok(0);
+                        }
                         if read_only {
                             return Err(Sense::write_protected());
                         }
@@ -397,6 +402,12 @@ impl<M: Media> VirtualDisk<M> {
 impl<M: Media> DeviceOps for VirtualDisk<M> {
     fn block_size(&self) -> u32 {
         self.cfg.block_size
+    }
+
+    fn write_protected(&self) -> bool {
+        // READ_ONLY devices, and software write protect (SWP in the
+        // Control mode page, SPC-4 7.5.7) set by MODE SELECT.
+        self.cfg.read_only || self.mode.lock().swp
     }
 
     fn exec(&self, cmd: &mut ExecCmd<'_>) -> core::result::Result<usize, Sense> {

@@ -558,7 +558,15 @@ fn execute_inner(
         let d = spc::request_sense(cdb, None, buf);
         return Ok(Outcome::good(d.len));
     }
-    if t.read_only && decoded.flags.contains(cdb::OpFlags::WRITE_MEDIUM) {
+    // Write protection comes before any check of the data (a WRITE SAME
+    // to a read-only LU is DATA PROTECT, not a parameter error). A WRITE or
+    // WRITE AND VERIFY of no blocks changes nothing and is not refused.
+    let no_blocks =
+        matches!(opcode, 0x2a | 0xaa | 0x8a | 0x2e | 0xae | 0x8e) && decoded.data_len == 0;
+    if (t.read_only || ops.write_protected())
+        && decoded.flags.contains(cdb::OpFlags::WRITE_MEDIUM)
+        && !no_blocks
+    {
         return Err(Sense::write_protected());
     }
     let data_len =

@@ -68,6 +68,12 @@ dd if=/tmp/d1.img of=/tmp/head bs=64k count=1 2>/dev/null
 dd if=/dev/$sda of=/tmp/head2 bs=64k count=1 iflag=direct 2>/dev/null
 check "data written before export reads back" cmp /tmp/head /tmp/head2
 check_fails "writing the read-only LUN fails" dd if=/tmp/pat of=/dev/$sdb bs=4k count=1 oflag=direct
+out=$(sg_raw "/dev/$(sg_of "$host:0:0:1")" 2a 00 00 00 00 00 00 00 00 00 2>&1)
+echo "$out" | grep -qi 'good' && pass "WRITE(10) of no blocks to the read-only LUN is GOOD" ||
+	fail "WRITE(10) of no blocks to the read-only LUN is GOOD" "$out"
+out=$(sg_raw "/dev/$(sg_of "$host:0:0:1")" 2a 00 00 00 00 00 00 00 01 00 -s 4096 -i /tmp/pat 2>&1)
+echo "$out" | grep -qi 'data protect\|write protected' && pass "WRITE(10) of one block to the read-only LUN is DATA PROTECT" ||
+	fail "WRITE(10) of one block to the read-only LUN is DATA PROTECT" "$out"
 check "reading NULLIO works" dd if=/dev/$sdb of=/dev/null bs=64k count=16 iflag=direct
 
 # fio: random writes with checksums, then a verifying read pass.
