@@ -16,7 +16,7 @@
 export KDIR
 CLIPPY ?=
 
-.PHONY: all modules check test-host test-vm demo fmt fmt-check clippy fuzz clean toolchain kernel
+.PHONY: all modules check test-host test-vm demo fmt fmt-check clippy fuzz clean toolchain kernel conformance
 
 all: modules
 
@@ -41,6 +41,9 @@ check:
 
 demo: modules
 	tests/vm/demo.sh
+
+conformance:
+	scripts/conformance.sh
 
 RS_FILES = $(shell git ls-files '*.rs' 2>/dev/null || find . -name '*.rs' -not -path './target/*')
 

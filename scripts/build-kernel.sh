@@ -31,7 +31,9 @@ esac
 eval "$("$HERE/setup-toolchain.sh" --print-env)"
 export RUST_LIB_SRC LIBCLANG_PATH PATH="$HOME/.cargo/bin:$PATH"
 
-kver=$(make -s -C "$KSRC" kernelversion)
+# Run without the flags of a calling make, whose "Entering directory" lines
+# would otherwise end up in the captured version.
+kver=$(env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -s --no-print-directory -C "$KSRC" kernelversion)
 key=$({
 	cat "${FRAGS[@]}"
 	rustc --version

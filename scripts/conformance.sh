@@ -1,0 +1,242 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# `make conformance`: libiscsi's conformance suite (iscsi-test-cu, LINUX
+# family: the SCSI tests through SG_IO on a local /dev/sg device) against
+# scst-rs (scst_local) and the kernel's LIO (tcm_loop), for several LU
+# configurations, in one VM boot; prints a side-by-side table per test.
+#
+#   scripts/conformance.sh
+#
+# Environment (all optional):
+#   CONFORMANCE_TESTS    iscsi-test-cu -t argument (default LINUX)
+#   CONFORMANCE_CONFIGS  LU configurations (default "fileio512 fileio4096 readonly")
+#   CONFORMANCE_TARGETS  targets (default "scst lio")
+#   CONFORMANCE_TIMEOUT  VM time-out in seconds (default 3000)
+#   CONFORMANCE_RUN_TIMEOUT  time-out of one suite run in the guest (default 1200)
+#   CONFORMANCE_ARGS     extra iscsi-test-cu options, e.g. -V (SCSI logging)
+#
+# Writes build/conformance/: <target>-<config>.log (the suite's raw output),
+# results.tsv (target, config, test, PASS|FAIL|SKIP, message), table.txt
+# (what is printed), summary.md (totals and differences, for
+# Documentation/conformance.md) and console.log.txt (the guest console).
+# The VM run itself lives in build/conformance-vm/.
+#
+# Conformance failures are measurements and do not fail this script; it exits
+# non-zero only when the VM run failed (a harness problem, a time-out, or a
+# kernel-log finding such as a WARNING, KASAN report or lockdep splat).
+set -uo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd)
+TOP=$(dirname "$HERE")
+cd "$TOP"
+
+TESTS=${CONFORMANCE_TESTS:-LINUX}
+CONFIGS=${CONFORMANCE_CONFIGS:-fileio512 fileio4096 readonly}
+TARGETS=${CONFORMANCE_TARGETS:-scst lio}
+TIMEOUT=${CONFORMANCE_TIMEOUT:-3000}
+RUN_TIMEOUT=${CONFORMANCE_RUN_TIMEOUT:-1200}
+ARGS=${CONFORMANCE_ARGS:-}
+OUT=$TOP/build/conformance
+VMNAME=conformance-vm
+t0=$(date +%s)
+
+# A fresh top-level make: an inherited MAKEFLAGS (e.g. "w" from make -C)
+# would make the kernel scripts' $(make -s ...) captures print directories.
+env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make modules || { echo "conformance: module build failed" >&2; exit 1; }
+
+rm -rf "$OUT"
+mkdir -p "$OUT"
+cases=$(mktemp -d)
+trap 'rm -rf "$cases"' EXIT
+cp "$TOP/tests/vm/conformance/conformance.sh" "$cases/"
+{
+	echo "CONF_TESTS='$TESTS'"
+	echo "CONF_CONFIGS='$CONFIGS'"
+	echo "CONF_TARGETS='$TARGETS'"
+	echo "CONF_RUN_TIMEOUT=$RUN_TIMEOUT"
+	echo "CONF_ARGS='$ARGS'"
+} >"$cases/conformance.conf"
+
+"$TOP/tests/vm/run.sh" --name "$VMNAME" --extra-cases "$cases" --cases conformance \
+	--timeout "$TIMEOUT" 2>&1 | tee "$OUT/vm-report.txt"
+vm_rc=${PIPESTATUS[0]}
+LOG=$TOP/build/$VMNAME/console.log.txt
+[ -f "$LOG" ] || { echo "conformance: no console log ($LOG)" >&2; exit 1; }
+cp "$LOG" "$OUT/console.log.txt"
+
+# Raw suite output per run.
+for c in $CONFIGS; do
+	for t in $TARGETS; do
+		grep -a "^SCST-CONF-OUT $t/$c| " "$LOG" | sed "s,^SCST-CONF-OUT $t/$c| ,," >"$OUT/$t-$c.log"
+	done
+done
+
+# Per-test results. CUnit's verbose mode prints "  Test: NAME ..." then the
+# test's own messages, then "passed" or "FAILED" (on the same line when the
+# test printed nothing), then for failures the numbered failed assertions.
+# libiscsi reports a skip as "[SKIPPED] why" and CUnit counts it as passed:
+# here a passed test that printed [SKIPPED] counts as SKIP (some tests skip
+# only part of their checks; they count as SKIP too).
+for c in $CONFIGS; do
+	for t in $TARGETS; do
+		awk -v t="$t" -v c="$c" '
+		function flush() {
+			if (test == "") return
+			if (res == "") res = "MISSING"
+			else if (res == "PASS" && skip) res = "SKIP"
+			if (res == "FAIL" && fmsg != "") msg = fmsg
+			gsub(/\t/, " ", msg)
+			printf "%s\t%s\t%s\t%s\t%s\n", t, c, test, res, msg
+			test = ""
+		}
+		function note(s) {
+			sub(/^[ \t]+/, "", s); sub(/[ \t]+$/, "", s)
+			if (s == "" || (s in said)) return
+			said[s] = 1
+			# msg: everything (one [SKIPPED] line at most); fmsg: all but
+			# [SKIPPED] lines, used for failures. Each distinct line once,
+			# about 600 characters at most: the raw log has everything.
+			if (s ~ /\[SKIPPED\]/) {
+				skip = 1
+				if (msg ~ /\[SKIPPED\]/) return
+			} else if (length(fmsg) <= 600) {
+				fmsg = (fmsg == "" ? s : fmsg " | " s)
+			} else if (fmsg !~ /\.\.\.$/) {
+				fmsg = fmsg " | ..."
+			}
+			if (length(msg) <= 600) msg = (msg == "" ? s : msg " | " s)
+			else if (msg !~ /\.\.\.$/) msg = msg " | ..."
+		}
+		/^Suite: / { flush(); suite = substr($0, 8); next }
+		/^  Test: / {
+			flush()
+			line = substr($0, 9)
+			i = index(line, " ...")
+			test = "LINUX." suite "." substr(line, 1, i - 1)
+			rest = substr(line, i + 4)
+			res = ""; msg = ""; fmsg = ""; skip = 0; split("", said)
+			if (rest ~ /passed$/) { res = "PASS"; sub(/passed$/, "", rest) }
+			else if (rest ~ /FAILED$/) { res = "FAIL"; sub(/FAILED$/, "", rest) }
+			note(rest)
+			next
+		}
+		/^Run Summary:/ { flush(); next }
+		test == "" { next }
+		res == "" && /^passed$/ { res = "PASS"; next }
+		res == "" && /^FAILED$/ { res = "FAIL"; next }
+		res == "" { note($0); next }
+		res == "FAIL" && /^ +[0-9]+\. / { note($0); next }
+		END { flush() }
+		' "$OUT/$t-$c.log"
+	done
+done >"$OUT/results.tsv"
+
+# Every run's start/end lines and harness errors.
+runinfo=$(grep -a -E '^SCST-CONF-(END|ERROR) ' "$LOG" | sed 's/^SCST-CONF-//')
+
+# Kernel-log findings (the patterns of tests/vm/report.sh), by the run that
+# was going on: the first finding of each run with its first 60 lines goes
+# to splat.txt.
+splat='(WARNING:|BUG:|Oops|kernel BUG at|general protection fault|Unable to handle|Kernel panic|KASAN:|UBSAN:|possible recursive locking|possible circular locking|inconsistent lock state|DEBUG_LOCKS_WARN_ON|suspicious RCU usage|sleeping function called from invalid context|scheduling while atomic|panicked at|rust_panic|blocked for more than|soft lockup|hard LOCKUP|self-detected stall|new suspected memory leak|unreferenced object 0x)'
+splatinfo=$(awk -v re="$splat" '
+	/^SCST-CONF-BEGIN / { where = "during " $2 " " $3; next }
+	/^SCST-CONF-END / { where = "after " $2 " " $3 " (tear-down)"; next }
+	/^SCST-KMEMLEAK-BEGIN/ { where = "in the final kmemleak scan"; next }
+	$0 ~ re {
+		w = (where == "" ? "before the first run" : where)
+		n[w]++
+		if (n[w] == 1) { order[++k] = w; first[w] = NR ": " substr($0, 1, 150) }
+	}
+	END { for (i = 1; i <= k; i++) printf "  %s: %d finding line(s), first at console line %s\n", order[i], n[order[i]], first[order[i]] }
+' "$LOG")
+: >"$OUT/splat.txt"
+if [ -n "$splatinfo" ]; then
+	echo "$splatinfo" | sed -n 's/.*first at console line \([0-9]*\):.*/\1/p' | while read -r l; do
+		echo "==== console.log.txt line $l ===="
+		sed -n "$l,$((l + 59))p" "$LOG"
+	done >"$OUT/splat.txt"
+fi
+
+# The table: one row per test, columns config x target.
+{
+	echo "libiscsi $(dpkg-query -W -f '${Version}' libiscsi-bin 2>/dev/null || echo '?'): iscsi-test-cu -d${ARGS:+ $ARGS} -t $TESTS /dev/sgN"
+	echo
+	awk -F'\t' -v configs="$CONFIGS" -v targets="$TARGETS" '
+	BEGIN { nc = split(configs, C, " "); nt = split(targets, T, " ") }
+	{
+		k = $1 SUBSEP $2 SUBSEP $3; R[k] = $4
+		if (!($3 in seen)) { seen[$3] = 1; order[++n] = $3 }
+		tot[$1, $2, $4]++
+	}
+	END {
+		w = 40
+		printf "%-" w "s", "test"
+		for (i = 1; i <= nc; i++) printf " %-" (6 * nt - 1) "s", substr(C[i], 1, 6 * nt - 1)
+		printf "\n%-" w "s", ""
+		for (i = 1; i <= nc; i++) for (j = 1; j <= nt; j++) printf " %-5s", T[j]
+		printf "\n"
+		for (x = 1; x <= n; x++) {
+			name = order[x]; sub(/^LINUX\./, "", name)
+			printf "%-" w "s", name
+			for (i = 1; i <= nc; i++) for (j = 1; j <= nt; j++) {
+				r = R[T[j], C[i], order[x]]
+				printf " %-5s", (r == "" ? "-" : r)
+			}
+			printf "\n"
+		}
+		printf "\n%-12s %-6s %5s %5s %5s %5s\n", "config", "target", "pass", "fail", "skip", "other"
+		for (i = 1; i <= nc; i++) for (j = 1; j <= nt; j++) {
+			o = tot[T[j], C[i], "MISSING"] + 0
+			printf "%-12s %-6s %5d %5d %5d %5d\n", C[i], T[j], tot[T[j], C[i], "PASS"], tot[T[j], C[i], "FAIL"], tot[T[j], C[i], "SKIP"], o
+		}
+	}' "$OUT/results.tsv"
+	echo
+	echo "runs:"
+	echo "$runinfo" | sed 's/^/  /'
+	echo
+	echo "LIO passes, scst-rs fails:"
+	awk -F'\t' '
+	$1 == "lio" { L[$2, $3] = $4 }
+	$1 == "scst" { S[$2, $3] = $4; M[$2, $3] = $5; if (!(($2, $3) in o)) { o[$2, $3] = 1; ord[++n] = $2 SUBSEP $3 } }
+	END {
+		for (x = 1; x <= n; x++) {
+			split(ord[x], p, SUBSEP)
+			if (S[ord[x]] == "FAIL" && L[ord[x]] == "PASS") { printf "  %-10s %s: %s\n", p[1], p[2], M[ord[x]]; k++ }
+		}
+		if (!k) print "  (none)"
+	}' "$OUT/results.tsv"
+	echo
+	if [ -n "$splatinfo" ]; then
+		echo "kernel-log findings (first 60 lines of each in build/conformance/splat.txt):"
+		echo "$splatinfo"
+	else
+		echo "kernel log: clean"
+	fi
+	echo
+	echo "VM run: $([ "$vm_rc" = 0 ] && echo ok || echo "FAILED (exit $vm_rc; see build/conformance/vm-report.txt)"); total time $(($(date +%s) - t0)) s"
+} | tee "$OUT/table.txt"
+
+# Markdown for Documentation/conformance.md.
+awk -F'\t' -v configs="$CONFIGS" '
+BEGIN { nc = split(configs, C, " ") }
+{ tot[$1, $2, $4]++
+  if ($1 == "lio") { L[$2, $3] = $4 }
+  if ($1 == "scst") { S[$2, $3] = $4; M[$2, $3] = $5; if (!(($2, $3) in o)) { o[$2, $3] = 1; ord[++n] = $2 SUBSEP $3 } } }
+END {
+	print "| configuration | scst-rs pass | fail | skip | LIO pass | fail | skip |"
+	print "|---|---|---|---|---|---|---|"
+	for (i = 1; i <= nc; i++)
+		printf "| %s | %d | %d | %d | %d | %d | %d |\n", C[i], tot["scst", C[i], "PASS"], tot["scst", C[i], "FAIL"], tot["scst", C[i], "SKIP"], tot["lio", C[i], "PASS"], tot["lio", C[i], "FAIL"], tot["lio", C[i], "SKIP"]
+	print ""
+	print "| configuration | test | scst-rs | LIO | scst-rs message |"
+	print "|---|---|---|---|---|"
+	for (x = 1; x <= n; x++) {
+		split(ord[x], p, SUBSEP)
+		if (S[ord[x]] == "FAIL" && L[ord[x]] != "FAIL") {
+			m = M[ord[x]]; gsub(/\|/, "\\|", m)
+			printf "| %s | %s | %s | %s | %s |\n", p[1], p[2], S[ord[x]], L[ord[x]], m
+		}
+	}
+}' "$OUT/results.tsv" >"$OUT/summary.md"
+
+exit "$vm_rc"

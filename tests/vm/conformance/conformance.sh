@@ -1,0 +1,183 @@
+# SPDX-License-Identifier: GPL-2.0
+# libiscsi's conformance suite (iscsi-test-cu, LINUX family: SCSI tests
+# through SG_IO on a local /dev/sg device) against scst-rs through scst_local
+# and against the kernel's LIO through tcm_loop, for several LU
+# configurations, in one boot. Run by scripts/conformance.sh (`make
+# conformance`); not part of `make check`.
+#
+# The suite's results are measurements, not checks: a conformance test that
+# fails does not fail this case. Only harness problems (a module that does
+# not load, a device that does not appear) are reported as FAIL checks.
+#
+# Output (parsed by scripts/conformance.sh):
+#   SCST-CONF-BEGIN <target> <config>
+#   SCST-CONF-OUT <target>/<config>| <one line of iscsi-test-cu output>
+#   SCST-CONF-END <target> <config> rc=<exit status> seconds=<wall time> dev=<sg>
+#   SCST-CONF-ERROR <target> <config>: <why the run could not happen>
+#
+# Optional /tests/cases/conformance.conf (written by the host script) may set
+# CONF_TESTS (iscsi-test-cu -t argument), CONF_CONFIGS, CONF_TARGETS,
+# CONF_RUN_TIMEOUT (seconds per suite run) and CONF_ARGS (more iscsi-test-cu
+# options, e.g. -V).
+. /tests/lib.sh
+
+CONF_TESTS=LINUX
+CONF_CONFIGS="fileio512 fileio4096 readonly"
+CONF_TARGETS="scst lio"
+CONF_RUN_TIMEOUT=1200
+CONF_ARGS=
+[ -f /tests/cases/conformance.conf ] && . /tests/cases/conformance.conf
+
+P=/proc/scsi_tgt
+CFS=/sys/kernel/config/target
+SIZE_MB=64
+LIO_WWN=naa.5001405c0f000001   # tcm_loop target port
+LIO_INIT=naa.5001405c0f0000a1  # tcm_loop initiator port (I_T nexus)
+
+# sg_wait H:C:I:L -> sgN once the LUN's SCSI generic device exists (20 s max)
+sg_wait() {
+	local i=0 s
+	while [ $i -lt 40 ]; do
+		s=$(ls /sys/bus/scsi/devices/$1/scsi_generic 2>/dev/null | head -n 1)
+		[ -n "$s" ] && [ -c /dev/$s ] && { echo "$s"; return 0; }
+		sleep 0.5
+		i=$((i + 1))
+	done
+	return 1
+}
+
+# ---------------------------------------------------------------- scst-rs
+# scst_up CONFIG -> prints the sg device of LUN 0
+scst_up() {
+	local bs=512 flags= host
+	case $1 in
+	fileio512) ;;
+	fileio4096) bs=4096 ;;
+	readonly) flags=READ_ONLY ;;
+	*) echo "unknown configuration $1" >&2; return 1 ;;
+	esac
+	modprobe scst_vdisk || return 1
+	dd if=/dev/zero of=/tmp/scst.img bs=1M count=$SIZE_MB 2>/dev/null || return 1
+	cmd vdisk/vdisk "open conf0 /tmp/scst.img $bs $flags" || return 1
+	cmd groups/Default/devices "add conf0 0" || return 1
+	modprobe scst_local || return 1
+	host=$(awk '$1 == "scst_local_host" {print $2}' $P/scst_local/scst_local)
+	[ -n "$host" ] || { echo "scst_local reports no SCSI host" >&2; return 1; }
+	sg_wait "$host:0:0:0" || { echo "no /dev/sg for $host:0:0:0" >&2; return 1; }
+}
+
+scst_down() {
+	local m rc=0
+	for m in scst_local; do lsmod | grep -q "^$m " && { rmmod $m || rc=1; }; done
+	grep -q '^conf0 ' $P/vdisk/vdisk 2>/dev/null && { cmd vdisk/vdisk "close conf0" || rc=1; }
+	for m in scst_vdisk scst_core; do lsmod | grep -q "^$m " && { rmmod $m || rc=1; }; done
+	rm -f /tmp/scst.img
+	return $rc
+}
+
+# -------------------------------------------------------------------- LIO
+# lio_up CONFIG -> prints the sg device of LUN 0
+lio_up() {
+	local bs=512 ro=0 dev=$CFS/core/fileio_0/conf0 tpg=$CFS/loopback/$LIO_WWN/tpgt_1 addr hctl acl
+	case $1 in
+	fileio512) ;;
+	fileio4096) bs=4096 ;;
+	readonly) ro=1 ;;
+	*) echo "unknown configuration $1" >&2; return 1 ;;
+	esac
+	modprobe target_core_mod && modprobe target_core_file && modprobe tcm_loop || return 1
+	dd if=/dev/zero of=/tmp/lio.img bs=1M count=$SIZE_MB 2>/dev/null || return 1
+	mkdir -p $dev || return 1
+	echo "fd_dev_name=/tmp/lio.img,fd_dev_size=$((SIZE_MB * 1048576))" >$dev/control || return 1
+	echo 1 >$dev/enable || return 1
+	# block_size is reset from the backstore's hw_block_size on enable,
+	# and can be changed only while the device is not exported.
+	echo $bs >$dev/attrib/block_size || return 1
+	mkdir -p $tpg/lun/lun_0 || return 1
+	addr=$(cat $tpg/address) || return 1 # H:0:T of the tcm_loop SCSI host
+	hctl=$addr:0
+	if [ $ro = 0 ]; then
+		# Demo mode: the nexus gets a dynamic ACL that sees every LUN
+		# read-write; linking the LUN adds the SCSI device.
+		echo $LIO_INIT >$tpg/nexus || return 1
+		ln -s $dev $tpg/lun/lun_0/conf0 || return 1
+	else
+		# Read-only: an explicit ACL for the nexus' initiator port whose mapped
+		# LUN 0 is write-protected. The ACL needs the TPG LUN and the nexus
+		# must come after the ACL (its session binds to it then), so the
+		# device is added by a rescan once the nexus exists.
+		acl=$tpg/acls/$LIO_INIT
+		ln -s $dev $tpg/lun/lun_0/conf0 || return 1
+		mkdir -p $acl/lun_0 || return 1
+		ln -s $tpg/lun/lun_0 $acl/lun_0/lun_0 || return 1
+		echo 1 >$acl/lun_0/write_protect || return 1
+		echo $LIO_INIT >$tpg/nexus || return 1
+		echo "- - -" >/sys/class/scsi_host/host${addr%%:*}/scan || return 1
+	fi
+	sg_wait "$hctl" || { echo "no /dev/sg for $hctl" >&2; return 1; }
+}
+
+lio_down() {
+	local dev=$CFS/core/fileio_0/conf0 wwn=$CFS/loopback/$LIO_WWN tpg=$CFS/loopback/$LIO_WWN/tpgt_1 acl m rc=0
+	# Order matters: unlinking the LUN removes the SCSI disk (tcm_loop finds
+	# it by H:C:T:L: deleting it through sysfs first would leave the port
+	# count up and the nexus could not be dropped); an ACL cannot be removed
+	# while a session uses it (rmdir blocks for good), so the nexus is dropped
+	# before the ACL; the configfs groups loopback/ and core/fileio_0 hold
+	# references on their modules.
+	if [ -d $tpg ]; then
+		acl=$tpg/acls/$LIO_INIT
+		[ -L $acl/lun_0/lun_0 ] && { rm $acl/lun_0/lun_0 || rc=1; }
+		[ -L $tpg/lun/lun_0/conf0 ] && { rm $tpg/lun/lun_0/conf0 || rc=1; }
+		[ -d $tpg/lun/lun_0 ] && { rmdir $tpg/lun/lun_0 || rc=1; }
+		grep -q . $tpg/nexus 2>/dev/null && { echo NULL >$tpg/nexus || rc=1; }
+		[ -d $acl/lun_0 ] && { rmdir $acl/lun_0 || rc=1; }
+		[ -d $acl ] && { rmdir $acl || rc=1; }
+		rmdir $tpg || rc=1
+	fi
+	[ -d $wwn ] && { rmdir $wwn || rc=1; }
+	[ -d $CFS/loopback ] && { rmdir $CFS/loopback || rc=1; }
+	[ -d $dev ] && { rmdir $dev || rc=1; }
+	[ -d $CFS/core/fileio_0 ] && { rmdir $CFS/core/fileio_0 || rc=1; }
+	for m in tcm_loop target_core_file target_core_mod; do
+		lsmod | grep -q "^$m " && { rmmod $m || rc=1; }
+	done
+	rm -f /tmp/lio.img
+	return $rc
+}
+
+# ------------------------------------------------------------------- runs
+run_one() { # run_one TARGET CONFIG
+	local t=$1 c=$2 sg out=/tmp/conf-$1-$2.log start rc
+	echo "SCST-CONF-BEGIN $t $c"
+	if ! sg=$(${t}_up $c 2>/tmp/up.err); then
+		echo "SCST-CONF-ERROR $t $c: set-up failed: $(tail -n 3 /tmp/up.err | tr '\n' ' ')"
+		fail "$t $c: set-up" "$(tail -n 3 /tmp/up.err | tr '\n' ' ')"
+		${t}_down 2>/dev/null
+		echo "SCST-CONF-END $t $c rc=setup seconds=0 dev=none"
+		return
+	fi
+	pass "$t $c: set-up (/dev/$sg)"
+	start=$(date +%s)
+	timeout $CONF_RUN_TIMEOUT iscsi-test-cu -d $CONF_ARGS -t "$CONF_TESTS" /dev/$sg >$out 2>&1
+	rc=$?
+	if [ $rc = 124 ] || [ $rc = 143 ]; then
+		echo "SCST-CONF-ERROR $t $c: iscsi-test-cu timed out after $CONF_RUN_TIMEOUT s"
+		fail "$t $c: suite run" "iscsi-test-cu timed out after $CONF_RUN_TIMEOUT s"
+	fi
+	sed "s,^,SCST-CONF-OUT $t/$c| ," $out
+	echo "SCST-CONF-END $t $c rc=$rc seconds=$(($(date +%s) - start)) dev=$sg"
+	if ${t}_down 2>/tmp/down.err; then
+		pass "$t $c: tear-down"
+	else
+		fail "$t $c: tear-down" "$(tail -n 3 /tmp/down.err | tr '\n' ' ') lsmod: $(lsmod | tail -n +2 | awk '{print $1}' | tr '\n' ' ')"
+	fi
+	rm -f $out
+}
+
+for c in $CONF_CONFIGS; do
+	for t in $CONF_TARGETS; do
+		run_one $t $c
+	done
+done
+done_case
