@@ -6,7 +6,8 @@
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 tmp=$(mktemp)
-"$HERE/run.sh" --name vm-suite | tee "$tmp"
+# Generous: TCG on a busy 2-core machine runs the suite in 6 to 10 minutes.
+"$HERE/run.sh" --name vm-suite --timeout 2400 | tee "$tmp"
 "$HERE/selftest.sh" | tee -a "$tmp"
 pass=$(grep -c '^PASS ' "$tmp")
 fail=$(grep -c '^FAIL ' "$tmp")
