@@ -57,6 +57,14 @@ pub trait DeviceOps: Send + Sync + 'static {
     /// The logical block size, for decoding transfer lengths.
     fn block_size(&self) -> u32;
 
+    /// Checks the CDB as the device would (SCST's `parse`): field values,
+    /// LBA ranges. Runs before the core's write protection and data length
+    /// checks, so that a bad CDB is reported as such on a read-only LU.
+    fn parse(&self, cdb: &[u8]) -> core::result::Result<(), Sense> {
+        let _ = cdb;
+        Ok(())
+    }
+
     /// Whether the medium refuses writes (read-only device, or software
     /// write protect). The core then fails medium-modifying commands with
     /// DATA PROTECT before looking at their data.

@@ -404,6 +404,21 @@ impl<M: Media> DeviceOps for VirtualDisk<M> {
         self.cfg.block_size
     }
 
+    fn parse(&self, cdb: &[u8]) -> core::result::Result<(), Sense> {
+        // Block commands of a disk: fields and LBA range. Other commands
+        // (and CD-ROMs, where NOT READY comes first) are checked in `exec`.
+        // WRITE SAME is left to `exec`: on a write-protected LU it is DATA
+        // PROTECT whatever its UNMAP bit says (libiscsi ReadOnlySBC).
+        if self.cfg.dev_type != PeripheralType::Disk || matches!(cdb.first(), Some(0x41 | 0x93)) {
+            return Ok(());
+        }
+        match sbc::parse(cdb, &self.geometry()) {
+            Err(e) if e == Sense::invalid_opcode() => Ok(()),
+            Err(e) => Err(e),
+            Ok(_) => Ok(()),
+        }
+    }
+
     fn write_protected(&self) -> bool {
         // READ_ONLY devices, and software write protect (SWP in the
         // Control mode page, SPC-4 7.5.7) set by MODE SELECT.

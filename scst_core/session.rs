@@ -558,9 +558,12 @@ fn execute_inner(
         let d = spc::request_sense(cdb, None, buf);
         return Ok(Outcome::good(d.len));
     }
-    // Write protection comes before any check of the data (a WRITE SAME
-    // to a read-only LU is DATA PROTECT, not a parameter error). A WRITE or
-    // WRITE AND VERIFY of no blocks changes nothing and is not refused.
+    // The device's own CDB checks (SCST's dev_parse: LBA range, fields).
+    ops.parse(cdb)?;
+    // Write protection comes after the CDB checks but before any check of
+    // the data (a WRITE SAME to a read-only LU is DATA PROTECT, not a
+    // parameter error). A WRITE or WRITE AND VERIFY of no blocks changes
+    // nothing and is not refused.
     let no_blocks =
         matches!(opcode, 0x2a | 0xaa | 0x8a | 0x2e | 0xae | 0x8e) && decoded.data_len == 0;
     if (t.read_only || ops.write_protected())
