@@ -5,23 +5,6 @@
 . /tests/lib.sh
 P=/proc/scsi_tgt
 
-sg_of() {
-	local i=0 d
-	while [ $i -lt 40 ]; do
-		d=$(ls /sys/bus/scsi/devices/$1/scsi_generic 2>/dev/null | head -n 1)
-		[ -n "$d" ] && [ -c /dev/$d ] && { echo "$d"; return 0; }
-		sleep 0.5
-		i=$((i + 1))
-	done
-	return 1
-}
-expect() {
-	local name=$1 pat=$2 out
-	shift 2
-	out=$("$@" 2>&1)
-	if echo "$out" | grep -qi -- "$pat"; then pass "$name"; else fail "$name" "'$*' gave: $(echo "$out" | tr '\n' ' ' | cut -c1-300)"; fi
-}
-
 modprobe scst_vdisk
 dd if=/dev/urandom of=/tmp/a.iso bs=2048 count=2048 2>/dev/null
 check_cmd "vcdrom open without medium" vcdrom/vcdrom "open cd1"

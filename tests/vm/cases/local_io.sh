@@ -5,19 +5,6 @@
 . /tests/lib.sh
 P=/proc/scsi_tgt
 
-# disk_of H:C:I:L -> sdX (waits up to 20 s for the disk to appear)
-disk_of() {
-	local i=0 d
-	while [ $i -lt 40 ]; do
-		d=$(ls /sys/bus/scsi/devices/$1/block 2>/dev/null | head -n 1)
-		[ -n "$d" ] && [ -b /dev/$d ] && { echo "$d"; return 0; }
-		sleep 0.5
-		i=$((i + 1))
-	done
-	return 1
-}
-sg_of() { ls /sys/bus/scsi/devices/$1/scsi_generic 2>/dev/null | head -n 1; }
-
 check "modprobe scst_vdisk" modprobe scst_vdisk
 dd if=/dev/urandom of=/tmp/d1.img bs=1M count=32 2>/dev/null
 check_cmd "open FILEIO disk d1" vdisk/vdisk "open d1 /tmp/d1.img"

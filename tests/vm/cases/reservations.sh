@@ -4,31 +4,6 @@
 . /tests/lib.sh
 P=/proc/scsi_tgt
 
-sg_of() {
-	local i=0 d
-	while [ $i -lt 40 ]; do
-		d=$(ls /sys/bus/scsi/devices/$1/scsi_generic 2>/dev/null | head -n 1)
-		[ -n "$d" ] && [ -c /dev/$d ] && { echo "$d"; return 0; }
-		sleep 0.5
-		i=$((i + 1))
-	done
-	return 1
-}
-# expect NAME PATTERN CMD...: CMD's output (stdout+stderr) must match PATTERN.
-expect() {
-	local name=$1 pat=$2 out
-	shift 2
-	out=$("$@" 2>&1)
-	if echo "$out" | grep -qi -- "$pat"; then pass "$name"; else fail "$name" "'$*' gave: $(echo "$out" | tr '\n' ' ' | cut -c1-300)"; fi
-}
-# expect_not NAME PATTERN CMD...: CMD's output must not match PATTERN.
-expect_not() {
-	local name=$1 pat=$2 out
-	shift 2
-	out=$("$@" 2>&1)
-	if echo "$out" | grep -qi -- "$pat"; then fail "$name" "'$*' gave: $(echo "$out" | tr '\n' ' ' | cut -c1-300)"; else pass "$name"; fi
-}
-
 modprobe scst_vdisk
 dd if=/dev/zero of=/tmp/r.img bs=1M count=8 2>/dev/null
 cmd vdisk/vdisk "open r1 /tmp/r.img"

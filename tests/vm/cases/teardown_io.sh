@@ -6,16 +6,6 @@
 . /tests/lib.sh
 P=/proc/scsi_tgt
 
-disk_of() {
-	local i=0 d
-	while [ $i -lt 40 ]; do
-		d=$(ls /sys/bus/scsi/devices/$1/block 2>/dev/null | head -n 1)
-		[ -n "$d" ] && [ -b /dev/$d ] && { echo "$d"; return 0; }
-		sleep 0.5
-		i=$((i + 1))
-	done
-	return 1
-}
 # reader DEV: reads DEV with O_DIRECT in a loop until killed.
 reader() { while :; do dd if=/dev/$1 of=/dev/null bs=64k count=32 iflag=direct 2>/dev/null; done; }
 # writer DEV: writes DEV with O_DIRECT in a loop until killed.

@@ -67,3 +67,46 @@ check_einval() {
 check_no_grep() {
 	if grep -q -- "$2" "$3" 2>/dev/null; then fail "$1" "'$2' found in $3"; else pass "$1"; fi
 }
+
+# disk_of H:C:I:L: prints the block device name (sdX) of a SCSI device,
+# waiting up to 20 s for it to appear.
+disk_of() {
+	local i=0 d
+	while [ $i -lt 40 ]; do
+		d=$(ls /sys/bus/scsi/devices/$1/block 2>/dev/null | head -n 1)
+		[ -n "$d" ] && [ -b /dev/$d ] && { echo "$d"; return 0; }
+		sleep 0.5
+		i=$((i + 1))
+	done
+	return 1
+}
+
+# sg_of H:C:I:L: prints the SCSI generic device name (sgN) of a SCSI
+# device, waiting up to 20 s for it to appear.
+sg_of() {
+	local i=0 d
+	while [ $i -lt 40 ]; do
+		d=$(ls /sys/bus/scsi/devices/$1/scsi_generic 2>/dev/null | head -n 1)
+		[ -n "$d" ] && [ -c /dev/$d ] && { echo "$d"; return 0; }
+		sleep 0.5
+		i=$((i + 1))
+	done
+	return 1
+}
+
+# expect NAME PATTERN CMD...: CMD's output (stdout and stderr) must match
+# PATTERN (grep -i).
+expect() {
+	local name=$1 pat=$2 out
+	shift 2
+	out=$("$@" 2>&1)
+	if echo "$out" | grep -qi -- "$pat"; then pass "$name"; else fail "$name" "'$*' gave: $(echo "$out" | tr '\n' ' ' | cut -c1-300)"; fi
+}
+
+# expect_not NAME PATTERN CMD...: CMD's output must not match PATTERN.
+expect_not() {
+	local name=$1 pat=$2 out
+	shift 2
+	out=$("$@" 2>&1)
+	if echo "$out" | grep -qi -- "$pat"; then fail "$name" "'$*' gave: $(echo "$out" | tr '\n' ' ' | cut -c1-300)"; else pass "$name"; fi
+}
