@@ -17,6 +17,7 @@ use crate::{
             GroupDevicesCmd,
             GroupNamesCmd, //
         },
+        sense::Asc,
     },
     session::SessionCore,
 };
@@ -95,6 +96,14 @@ impl Config {
                     );
                 }
             }
+        }
+    }
+
+    /// Queues the UNIT ATTENTION `asc` on the I_T_L nexuses of `dev` in
+    /// every session that `to` accepts.
+    pub(crate) fn raise_ua(&self, dev: &Arc<Device>, asc: Asc, to: impl Fn(&SessionCore) -> bool) {
+        for s in self.sessions.iter().filter(|s| to(s)) {
+            s.raise_ua(dev, asc);
         }
     }
 

@@ -212,10 +212,7 @@ impl DeviceRegistration {
     /// Queues the UNIT ATTENTION `asc` on every I_T_L nexus of the device
     /// (e.g. 28/00 after a medium change, 2A/09 after a capacity change).
     pub fn raise_ua(&self, asc: Asc) {
-        let config = self.core.config.lock();
-        for s in config.sessions.iter() {
-            s.raise_ua(&self.dev, asc);
-        }
+        self.core.config.lock().raise_ua(&self.dev, asc, |_| true);
     }
 }
 

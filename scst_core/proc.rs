@@ -45,8 +45,11 @@ fn refuse(file: &str, line: &[u8], (err, why): Refusal) -> Error {
     err
 }
 
-/// Logs a parse error and turns it into the write's error.
-fn parse_error(file: &str, line: &[u8], e: mgmt::Error) -> Error {
+/// Logs why a command written to `/proc/scsi_tgt/<file>` was not
+/// understood and turns it into the write's error (`EINVAL`, or `EOVERFLOW`
+/// for an over-long line). Handlers and target drivers use it for their
+/// own files too, so every refusal is logged the same way.
+pub fn parse_error(file: &str, line: &[u8], e: mgmt::Error) -> Error {
     let shown = core::str::from_utf8(line).unwrap_or("<not UTF-8>");
     pr_warn!(
         "{}: {} ({}) at byte {} of \"{}\"\n",

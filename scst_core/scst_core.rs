@@ -39,6 +39,7 @@ pub use device::{
     DeviceRegistration, //
 };
 pub use handler::DevHandler;
+pub use proc::parse_error;
 pub use session::{
     NewCmd,
     Response,

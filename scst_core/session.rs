@@ -341,9 +341,7 @@ impl<T: TargetDriver> Session<T> {
         for g in devs.iter() {
             let d = g.device();
             d.res.lock().reset();
-            for s in config.sessions.iter() {
-                s.raise_ua(d, crate::proto::sense::asc::BUS_DEVICE_RESET);
-            }
+            config.raise_ua(d, crate::proto::sense::asc::BUS_DEVICE_RESET, |_| true);
             pr_info!(
                 "session {}: reset of device {}\n",
                 self.inner.sc.id,
@@ -620,10 +618,7 @@ fn execute_inner(
     };
     let len = ops.exec(&mut ec)?;
     if let Some(asc) = ec.ua_for_others {
-        let config = core.config.lock();
-        for s in config.sessions.iter().filter(|s| s.id != sc.id) {
-            s.raise_ua(dev, asc);
-        }
+        core.config.lock().raise_ua(dev, asc, |s| s.id != sc.id);
     }
     Ok(Outcome::good(len))
 }
@@ -635,17 +630,7 @@ fn deliver_uas(core: &Core, dev: &Arc<Device>, owed: &[reservation::OwedUa]) {
         return;
     }
     let config = core.config.lock();
-    for s in config.sessions.iter() {
-        for o in owed.iter().filter(|o| o.pattern.matches(&s.nexus)) {
-            for t in s
-                .state
-                .lock()
-                .luns
-                .iter()
-                .filter(|t| Arc::ptr_eq(&t.dev, dev))
-            {
-                t.ua.lock().push(o.asc);
-            }
-        }
+    for o in owed {
+        config.raise_ua(dev, o.asc, |s| o.pattern.matches(&s.nexus));
     }
 }

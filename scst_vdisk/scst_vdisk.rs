@@ -31,6 +31,7 @@ use scst_core::{
         VirtualDisk, //
     },
     handler::Registration,
+    parse_error,
     proto::{
         mgmt,
         types::PeripheralType, //
@@ -462,18 +463,6 @@ impl Devices {
         }
         Ok(())
     }
-}
-
-fn parse_error(file: &str, line: &[u8], e: mgmt::Error) -> Error {
-    pr_warn!(
-        "{}: {} ({}) at byte {} of \"{}\"\n",
-        file,
-        e.kind.description(),
-        e.kind.field().name(),
-        e.offset,
-        core::str::from_utf8(line).unwrap_or("<not UTF-8>")
-    );
-    EINVAL
 }
 
 /// `/proc/scsi_tgt/vdisk/vdisk`.

@@ -22,6 +22,7 @@ use kernel::{
     },
 };
 use scst_core::{
+    parse_error,
     proto::mgmt,
     session::target_proc_dir,
     NewCmd,
@@ -217,16 +218,7 @@ impl procfs::Handler for ControlFile {
         match mgmt::parse_scst_local(line) {
             Ok(mgmt::ScstLocalCmd::AddSession(n)) => self.0.add_session(n),
             Ok(mgmt::ScstLocalCmd::DelSession(n)) => self.0.del_session(n),
-            Err(e) => {
-                pr_warn!(
-                    "scst_local: {} ({}) at byte {} of \"{}\"\n",
-                    e.kind.description(),
-                    e.kind.field().name(),
-                    e.offset,
-                    core::str::from_utf8(line).unwrap_or("<not UTF-8>")
-                );
-                Err(EINVAL)
-            }
+            Err(e) => Err(parse_error("scst_local/scst_local", line, e)),
         }
     }
 }
