@@ -6,6 +6,7 @@
  * Only the items allowlisted in Kbuild are generated; everything else is
  * taken from `kernel::bindings`.
  */
+#include <linux/crc32.h>
 #include <linux/device.h>
 #include <linux/falloc.h>
 #include <linux/fcntl.h>
@@ -15,6 +16,8 @@
 #include <linux/proc_fs.h>
 #include <linux/scatterlist.h>
 #include <linux/seq_file.h>
+#include <linux/tcp.h>
+#include <net/sock.h>
 #include <scsi/scsi.h>
 #include <scsi/scsi_cmnd.h>
 #include <scsi/scsi_device.h>

@@ -7,6 +7,8 @@
 #include <linux/cpumask.h>
 #include <linux/fs.h>
 #include <linux/proc_fs.h>
+#include <linux/net.h>
+#include <net/sock.h>
 #include <linux/blk-mq.h>
 #include <scsi/scsi_cmnd.h>
 #include <scsi/scsi_host.h>
@@ -90,3 +92,9 @@ bool scst_helper_cpu_online(unsigned int cpu)
 	return cpu_online(cpu);
 }
 EXPORT_SYMBOL_GPL(scst_helper_cpu_online);
+
+void scst_helper_sock_set_rcvtimeo(struct socket *sock, long timeo)
+{
+	WRITE_ONCE(sock->sk->sk_rcvtimeo, timeo);
+}
+EXPORT_SYMBOL_GPL(scst_helper_sock_set_rcvtimeo);

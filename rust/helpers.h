@@ -29,4 +29,7 @@ int scst_helper_scsi_add_host(struct Scsi_Host *shost, struct device *dev);
 
 _Bool scst_helper_cpu_online(unsigned int cpu);
 
+struct socket;
+void scst_helper_sock_set_rcvtimeo(struct socket *sock, long timeo);
+
 #endif

@@ -15,8 +15,10 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 
 pub mod bindings;
+pub mod crc;
 pub mod global;
 pub mod kfile;
 pub mod kthread;
+pub mod net;
 pub mod procfs;
 pub mod scsi_host;

@@ -9,3 +9,4 @@
 //! Every byte that comes from the network is untrusted: lengths and sequence
 //! numbers use checked arithmetic, and malformed input yields an iSCSI error
 //! (a Reject, a login status or a dropped connection), never a panic.
+pub mod cfg;
