@@ -10,3 +10,7 @@
 //! numbers use checked arithmetic, and malformed input yields an iSCSI error
 //! (a Reject, a login status or a dropped connection), never a panic.
 pub mod cfg;
+pub mod chap;
+pub mod md5;
+pub mod serial;
+pub mod window;
