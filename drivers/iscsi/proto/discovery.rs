@@ -754,6 +754,123 @@ mod tests {
         assert!(!NameError::NotHex.description().is_empty());
     }
 
+    #[test]
+    fn window_mid_pair() {
+        let mut whole = [0u8; 4096];
+        let c = send_targets(&dir(), SessionKind::Discovery, b"i", b"All", 0, &mut whole);
+        let mut part = [0u8; 10];
+        let ch = send_targets(&dir(), SessionKind::Discovery, b"i", b"All", 13, &mut part);
+        assert_eq!(ch.len, 10);
+        assert_eq!(&part, &whole[13..23]);
+        assert_eq!(ch.next_offset, 23);
+        assert!(ch.more);
+        assert_eq!(ch.total, c.total);
+    }
+
+    #[test]
+    fn last_chunk_exact() {
+        let mut whole = [0u8; 4096];
+        let c = send_targets(&dir(), SessionKind::Discovery, b"i", b"All", 0, &mut whole);
+        let mut tail = [0u8; 5];
+        let ch = send_targets(
+            &dir(),
+            SessionKind::Discovery,
+            b"i",
+            b"All",
+            c.total - 5,
+            &mut tail,
+        );
+        assert_eq!((ch.len, ch.next_offset, ch.more), (5, c.total, false));
+        assert_eq!(tail[4], 0, "ends with the NUL of the last pair");
+    }
+
+    #[test]
+    fn normal_session_ignores_visibility() {
+        let r = full(SessionKind::Normal(T3), b"");
+        assert_eq!(r[0], kv("TargetName", "iqn.2024-01.org.example:hidden"));
+    }
+
+    #[test]
+    fn nothing_visible() {
+        struct None_;
+        impl TargetDirectory for None_ {
+            fn for_each_target(&self, f: &mut dyn FnMut(&[u8])) {
+                f(T1);
+            }
+            fn for_each_portal(&self, _t: &[u8], _f: &mut dyn FnMut(&Portal)) {}
+            fn visible(&self, _t: &[u8], _i: &[u8]) -> bool {
+                false
+            }
+        }
+        let mut out = [0u8; 64];
+        let c = send_targets(&None_, SessionKind::Discovery, b"i", b"All", 0, &mut out);
+        assert_eq!((c.len, c.total, c.more), (0, 0, false));
+    }
+
+    #[test]
+    fn ipv4_edges() {
+        assert_eq!(std::format!("{}", IpAddr::V4([0, 0, 0, 0])), "0.0.0.0");
+        assert_eq!(std::format!("{}", IpAddr::V4([255; 4])), "255.255.255.255");
+        let p = Portal {
+            addr: IpAddr::V4([127, 0, 0, 1]),
+            port: 0,
+            tpgt: 0,
+        };
+        assert_eq!(std::format!("{p}"), "127.0.0.1:0,0");
+    }
+
+    #[test]
+    fn ipv6_no_single_group_compression() {
+        assert_eq!(ip6([1, 0, 2, 3, 4, 5, 6, 7]), "1:0:2:3:4:5:6:7");
+        assert_eq!(ip6([0xffff; 8]), "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff");
+        assert_eq!(ip6([0, 0, 1, 0, 0, 0, 1, 0]), "0:0:1::1:0");
+    }
+
+    #[test]
+    fn iqn_trailing_colon_and_empty_suffix() {
+        assert_eq!(
+            validate_iscsi_name(b"iqn.2024-01.org.example:"),
+            Ok(NameFormat::Iqn)
+        );
+        assert_eq!(validate_iscsi_name(b"iqn.2024-01.a"), Ok(NameFormat::Iqn));
+    }
+
+    #[test]
+    fn uppercase_prefixes() {
+        for n in [
+            &b"EUI.02004567a425678d"[..],
+            b"NAA.52004567ba64678d",
+            b"Iqn.2024-01.org.x",
+        ] {
+            assert_eq!(validate_iscsi_name(n), Err(NameError::Uppercase));
+        }
+    }
+
+    #[test]
+    fn every_name_error_has_text() {
+        let all = [
+            NameError::Empty,
+            NameError::TooLong,
+            NameError::UnknownFormat,
+            NameError::Uppercase,
+            NameError::BadChar,
+            NameError::IqnDate,
+            NameError::IqnAuthority,
+            NameError::EuiLength,
+            NameError::NaaLength,
+            NameError::NotHex,
+        ];
+        let mut seen = std::collections::HashSet::new();
+        for e in all {
+            assert!(seen.insert(e.description()), "{e:?}");
+        }
+    }
+
+    #[test]
+    fn query_all_is_case_sensitive() {
+        assert_eq!(full(SessionKind::Discovery, b"ALL"), vec![]);
+    }
+
     proptest::proptest! {
         #[test]
         fn chunking_is_exact(size in 1usize..300, names in proptest::collection::vec("[a-z0-9.:-]{1,40}", 0..8)) {

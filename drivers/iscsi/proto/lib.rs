@@ -11,6 +11,9 @@
 //! (a Reject, a login status or a dropped connection), never a panic.
 pub mod cfg;
 pub mod chap;
+pub mod digest;
 pub mod md5;
+pub mod pdu;
 pub mod serial;
 pub mod window;
+pub mod xfer;

@@ -1868,6 +1868,117 @@ ImmediateData=No\0DefaultTime2Wait=5\0DefaultTime2Retain=0\0",
         assert_eq!(std::format!("{}", NegError::Full), "response text too long");
     }
 
+    #[test]
+    fn table_defaults_match_session_defaults() {
+        let s = SessionParams::default();
+        let num = |k: Key| k.info().default.parse::<u64>().unwrap();
+        assert_eq!(num(Key::MaxBurstLength), u64::from(s.max_burst_length));
+        assert_eq!(num(Key::FirstBurstLength), u64::from(s.first_burst_length));
+        assert_eq!(num(Key::DefaultTime2Wait), u64::from(s.default_time2wait));
+        assert_eq!(
+            num(Key::DefaultTime2Retain),
+            u64::from(s.default_time2retain)
+        );
+        assert_eq!(
+            num(Key::MaxOutstandingR2T),
+            u64::from(s.max_outstanding_r2t)
+        );
+        assert_eq!(num(Key::MaxConnections), u64::from(s.max_connections));
+        assert_eq!(
+            num(Key::ErrorRecoveryLevel),
+            u64::from(s.error_recovery_level)
+        );
+        assert_eq!(num(Key::IscsiProtocolLevel), u64::from(s.protocol_level));
+        let c = ConnParams::default();
+        assert_eq!(
+            num(Key::MaxRecvDataSegmentLength),
+            u64::from(c.max_recv_data_segment_length)
+        );
+        assert_eq!(
+            Key::HeaderDigest.info().default.as_bytes(),
+            c.header_digest.name()
+        );
+        assert_eq!(
+            Key::TaskReporting.info().default.as_bytes(),
+            s.task_reporting.name()
+        );
+        assert_eq!(Key::InitialR2T.info().default, "Yes");
+        assert_eq!(Key::SessionType.info().default, "Normal");
+    }
+
+    #[test]
+    fn limits_match_rfc_defaults() {
+        let s = SessionParams::default();
+        assert_eq!(D.max_burst_length, s.max_burst_length);
+        assert_eq!(D.first_burst_length, s.first_burst_length);
+        assert_eq!(D.default_time2wait, s.default_time2wait);
+        assert_eq!(D.default_time2retain, s.default_time2retain);
+        assert_eq!(D.initial_r2t, s.initial_r2t);
+        assert_eq!(D.immediate_data, s.immediate_data);
+    }
+
+    #[test]
+    fn max_connections_limit() {
+        let l = TargetLimits {
+            max_connections: 4,
+            ..D
+        };
+        assert_eq!(ans(&l, "MaxConnections=8"), "4");
+        assert_eq!(ans(&l, "MaxConnections=2"), "2");
+        assert_eq!(ans(&l, "MaxConnections=65536"), "Reject");
+    }
+
+    #[test]
+    fn hex_values_accepted() {
+        assert_eq!(ans(&D, "ErrorRecoveryLevel=0x0"), "0");
+        assert_eq!(ans(&D, "DefaultTime2Wait=0xa"), "10");
+        assert_eq!(ans(&D, "MaxOutstandingR2T=0X1"), "1");
+    }
+
+    #[test]
+    fn digest_policy_table() {
+        let cases = [
+            (DigestPolicy::NoneOnly, Digest::None, true),
+            (DigestPolicy::NoneOnly, Digest::Crc32c, false),
+            (DigestPolicy::Crc32cOnly, Digest::None, false),
+            (DigestPolicy::Crc32cOnly, Digest::Crc32c, true),
+            (DigestPolicy::Either, Digest::None, true),
+            (DigestPolicy::Either, Digest::Crc32c, true),
+        ];
+        for (p, d, want) in cases {
+            assert_eq!(p.allows(d), want, "{p:?} {d:?}");
+        }
+    }
+
+    #[test]
+    fn received_tracking() {
+        let mut n = Negotiator::new(&D, SessionType::Normal, true);
+        assert!(!n.received(Key::MaxBurstLength));
+        answers(&mut n, b"MaxBurstLength=4096\0").unwrap();
+        assert!(n.received(Key::MaxBurstLength));
+        assert!(!n.received(Key::FirstBurstLength));
+    }
+
+    #[test]
+    fn session_type_switch() {
+        let mut n = Negotiator::new(&D, SessionType::Normal, true);
+        n.set_session_type(SessionType::Discovery);
+        assert_eq!(n.session_type(), SessionType::Discovery);
+        assert_eq!(
+            answers(&mut n, b"MaxBurstLength=4096\0").unwrap()[0].1,
+            "Irrelevant"
+        );
+    }
+
+    #[test]
+    fn fbl_reject_is_deferred_once() {
+        let mut n = Negotiator::new(&D, SessionType::Normal, true);
+        let r = answers(&mut n, b"FirstBurstLength=0x\0").unwrap();
+        assert_eq!(r, vec![("FirstBurstLength".into(), "Reject".into())]);
+        // Nothing left for the next text.
+        assert!(answers(&mut n, b"").unwrap().is_empty());
+    }
+
     proptest::proptest! {
         #[test]
         fn negotiation_never_panics_and_keeps_invariants(

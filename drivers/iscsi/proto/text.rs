@@ -1109,6 +1109,71 @@ mod tests {
         assert_eq!(find(a.as_bytes(), b"InitiatorName"), Some(&b"iqn.x"[..]));
     }
 
+    #[test]
+    fn key_char_table() {
+        for c in b"azAZ09.-+@_#" {
+            assert!(is_key_char(*c), "{c}");
+        }
+        for c in b" =\0/:,;[]\x80" {
+            assert!(!is_key_char(*c), "{c}");
+        }
+    }
+
+    #[test]
+    fn error_offset_of_later_pair() {
+        let mut t = b"A=1\0".to_vec();
+        t.extend(std::iter::repeat_n(b'K', 64));
+        t.extend_from_slice(b"=1\0");
+        assert_eq!(err(&t), (TextErrorKind::KeyTooLong, 4));
+        assert_eq!(err(b"A=1\0B?=2\0"), (TextErrorKind::BadKeyChar, 4));
+    }
+
+    #[test]
+    fn hex_numbers_with_leading_zeros() {
+        assert_eq!(parse_number(b"0x00ff"), Ok(255));
+        assert_eq!(parse_number(b"0x0"), Ok(0));
+        assert_eq!(parse_number(b"0x00000000000000000"), Ok(0));
+    }
+
+    #[test]
+    fn format_u64_powers_of_ten() {
+        let mut t = [0u8; 20];
+        let mut n = 1u64;
+        for digits in 1..=20 {
+            assert_eq!(format_u64(n, &mut t).len(), digits);
+            n = n.saturating_mul(10);
+        }
+    }
+
+    #[test]
+    fn binary_value_errors_display() {
+        assert_eq!(format!("{}", ValueError::Overflow), "value too large");
+        assert_eq!(format!("{}", ValueError::Empty), "empty value");
+        assert_eq!(format!("{}", TextFull), "text buffer full");
+    }
+
+    #[test]
+    fn truncate_to() {
+        let mut b = [0u8; 16];
+        let mut w = TextWriter::new(&mut b);
+        w.push(b"A", b"1").unwrap();
+        let mark = w.len();
+        w.push(b"B", b"2").unwrap();
+        w.truncate_to(mark);
+        assert_eq!(w.as_bytes(), b"A=1\0");
+        w.truncate_to(100);
+        assert_eq!(w.len(), 4);
+    }
+
+    #[test]
+    fn validate_counts_pairs() {
+        assert_eq!(validate(b"A=\0B=\0C=\0"), Ok(3));
+        assert_eq!(
+            validate(b"A=\0A=\0").unwrap_err().kind,
+            TextErrorKind::DuplicateKey
+        );
+    }
+
     proptest::proptest! {
         #[test]
         fn iter_never_panics(t in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..600)) {
