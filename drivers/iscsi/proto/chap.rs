@@ -413,9 +413,11 @@ pub fn encode_hex(bytes: &[u8], out: &mut [u8]) -> Result<usize, ChapError> {
     }
     let (prefix, digits) = out.split_at_mut(2);
     prefix.copy_from_slice(b"0x");
-    for (pair, &b) in digits.chunks_exact_mut(2).zip(bytes) {
-        pair[0] = HEX[usize::from(b >> 4)];
-        pair[1] = HEX[usize::from(b & 0xf)];
+    // Index loops rather than zipped chunk iterators: the latter leave
+    // panic paths that objtool flags in the kernel build.
+    for (i, &b) in bytes.iter().enumerate() {
+        digits[2 * i] = HEX[usize::from(b >> 4)];
+        digits[2 * i + 1] = HEX[usize::from(b & 0xf)];
     }
     Ok(need)
 }
@@ -436,7 +438,8 @@ pub fn encode_base64(bytes: &[u8], out: &mut [u8]) -> Result<usize, ChapError> {
     }
     let (prefix, digits) = out.split_at_mut(2);
     prefix.copy_from_slice(b"0b");
-    for (quad, chunk) in digits.chunks_exact_mut(4).zip(bytes.chunks(3)) {
+    for (q, chunk) in bytes.chunks(3).enumerate() {
+        let quad = &mut digits[4 * q..4 * q + 4];
         let mut acc = [0u8; 3];
         acc[..chunk.len()].copy_from_slice(chunk);
         let n = u32::from(acc[0]) << 16 | u32::from(acc[1]) << 8 | u32::from(acc[2]);

@@ -12,8 +12,12 @@
 pub mod cfg;
 pub mod chap;
 pub mod digest;
+pub mod discovery;
+pub mod login;
 pub mod md5;
+pub mod params;
 pub mod pdu;
 pub mod serial;
+pub mod text;
 pub mod window;
 pub mod xfer;

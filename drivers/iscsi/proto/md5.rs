@@ -182,8 +182,8 @@ impl Md5 {
         self.len = len;
         debug_assert_eq!(self.buf_len, 0);
         let mut out = [0u8; DIGEST_LEN];
-        for (dst, word) in out.chunks_exact_mut(4).zip(self.state) {
-            dst.copy_from_slice(&word.to_le_bytes());
+        for (i, word) in self.state.iter().enumerate() {
+            out[4 * i..4 * i + 4].copy_from_slice(&word.to_le_bytes());
         }
         out
     }
@@ -199,8 +199,9 @@ pub fn md5(data: &[u8]) -> [u8; DIGEST_LEN] {
 /// Processes one 64-byte block (RFC 1321 section 3.4).
 fn compress(state: &mut [u32; 4], block: &[u8; BLOCK_LEN]) {
     let mut x = [0u32; 16];
-    for (word, bytes) in x.iter_mut().zip(block.chunks_exact(4)) {
-        *word = u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]);
+    for (i, word) in x.iter_mut().enumerate() {
+        let b = 4 * i;
+        *word = u32::from_le_bytes([block[b], block[b + 1], block[b + 2], block[b + 3]]);
     }
     let [mut a, mut b, mut c, mut d] = *state;
     for i in 0..64 {
