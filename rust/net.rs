@@ -50,7 +50,7 @@ impl SockAddr {
         match self {
             Self::V4(ip, port) => {
                 let sin = bindings::sockaddr_in {
-                    sin_family: bindings::AF_INET as _,
+                    sin_family: bindings::AF_INET as u16,
                     sin_port: port.to_be(),
                     sin_addr: bindings::in_addr {
                         s_addr: u32::from_ne_bytes(ip),
@@ -62,7 +62,7 @@ impl SockAddr {
             }
             Self::V6(ip, port, scope) => {
                 let sin6 = bindings::sockaddr_in6 {
-                    sin6_family: bindings::AF_INET6 as _,
+                    sin6_family: bindings::AF_INET6 as u16,
                     sin6_port: port.to_be(),
                     sin6_flowinfo: 0,
                     sin6_addr: bindings::in6_addr {
@@ -97,7 +97,7 @@ impl SockAddr {
     }
 }
 
-impl fmt::Display for SockAddr {
+impl kernel::fmt::Display for SockAddr {
     /// `a.b.c.d:port` or `[v6]:port`, the form iSCSI's TargetAddress uses.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -123,13 +123,18 @@ trait AsBytes: Sized {
         // SAFETY: Implemented only for `repr(C)` plain-old-data structures
         // whose every byte is initialised (built from zeroed values), so
         // viewing them as `size_of::<Self>()` bytes is valid.
-        unsafe { core::slice::from_raw_parts((self as *const Self).cast::<u8>(), size_of::<Self>()) }
+        unsafe {
+            core::slice::from_raw_parts(core::ptr::from_ref(self).cast::<u8>(), size_of::<Self>())
+        }
     }
     fn as_bytes_mut(&mut self) -> &mut [u8] {
         // SAFETY: As above, and any byte pattern is a valid value of these
         // structures (integers and byte arrays only).
         unsafe {
-            core::slice::from_raw_parts_mut((self as *mut Self).cast::<u8>(), size_of::<Self>())
+            core::slice::from_raw_parts_mut(
+                core::ptr::from_mut(self).cast::<u8>(),
+                size_of::<Self>(),
+            )
         }
     }
 }
@@ -221,7 +226,7 @@ impl Socket {
             None => i64::MAX,
         };
         // SAFETY: The socket and its `sk` are valid while `self` lives.
-        unsafe { bindings::scst_helper_sock_set_rcvtimeo(self.sock.as_ptr(), jiffies as _) };
+        unsafe { bindings::scst_helper_sock_set_rcvtimeo(self.sock.as_ptr(), jiffies as isize) };
     }
 
     /// Disables Nagle's algorithm (`TCP_NODELAY`).
@@ -315,9 +320,7 @@ impl Socket {
     pub fn peer(&self) -> Result<SockAddr> {
         let mut st = bindings::__kernel_sockaddr_storage::default();
         // SAFETY: `st` is large enough for any address the socket returns.
-        errno(unsafe {
-            bindings::kernel_getpeername(self.sock.as_ptr(), (&raw mut st).cast())
-        })?;
+        errno(unsafe { bindings::kernel_getpeername(self.sock.as_ptr(), (&raw mut st).cast()) })?;
         SockAddr::from_raw(&st)
     }
 
@@ -325,9 +328,7 @@ impl Socket {
     pub fn local(&self) -> Result<SockAddr> {
         let mut st = bindings::__kernel_sockaddr_storage::default();
         // SAFETY: `st` is large enough for any address the socket returns.
-        errno(unsafe {
-            bindings::kernel_getsockname(self.sock.as_ptr(), (&raw mut st).cast())
-        })?;
+        errno(unsafe { bindings::kernel_getsockname(self.sock.as_ptr(), (&raw mut st).cast()) })?;
         SockAddr::from_raw(&st)
     }
 
@@ -336,7 +337,10 @@ impl Socket {
     pub fn shutdown(&self) {
         // SAFETY: The socket is valid; shutting down twice is harmless.
         unsafe {
-            bindings::kernel_sock_shutdown(self.sock.as_ptr(), bindings::sock_shutdown_cmd_SHUT_RDWR)
+            bindings::kernel_sock_shutdown(
+                self.sock.as_ptr(),
+                bindings::sock_shutdown_cmd_SHUT_RDWR,
+            )
         };
     }
 }

@@ -413,17 +413,6 @@ fn hex_digit(c: u8) -> Option<u8> {
     }
 }
 
-fn b64_digit(c: u8) -> Option<u8> {
-    match c {
-        b'A'..=b'Z' => Some(c - b'A'),
-        b'a'..=b'z' => Some(c - b'a' + 26),
-        b'0'..=b'9' => Some(c - b'0' + 52),
-        b'+' => Some(62),
-        b'/' => Some(63),
-        _ => None,
-    }
-}
-
 /// Splits a `0x`/`0X` or `0b`/`0B` prefix off.
 fn prefixed(v: &[u8], lower: u8) -> Option<&[u8]> {
     match v {
@@ -484,78 +473,34 @@ pub fn parse_regular_binary(v: &[u8]) -> Result<u64, ValueError> {
 
 /// Decodes a hex (`0x`) or base64 (`0b`) binary value into `out`; returns
 /// the number of bytes. An odd number of hex digits has an implied leading
-/// zero nibble. Base64 is RFC 4648 with optional `=` padding.
+/// zero nibble. Base64 is RFC 4648 with optional `=` padding. (The decoder
+/// is CHAP's, [`super::chap::decode_binary`], with the text module's errors.)
 pub fn decode_binary(v: &[u8], out: &mut [u8]) -> Result<usize, ValueError> {
     if v.is_empty() {
         return Err(ValueError::Empty);
     }
-    if let Some(hex) = prefixed(v, b'x') {
-        if hex.is_empty() {
-            return Err(ValueError::Syntax);
-        }
-        let n = hex.len().div_ceil(2);
-        let dst = out.get_mut(..n).ok_or(ValueError::Overflow)?;
-        // With an odd digit count the first byte takes one digit.
-        let mut digits = hex.iter();
-        for (i, b) in dst.iter_mut().enumerate() {
-            let hi = if i == 0 && hex.len() % 2 == 1 {
-                0
-            } else {
-                hex_digit(*digits.next().ok_or(ValueError::Syntax)?).ok_or(ValueError::Syntax)?
-            };
-            let lo =
-                hex_digit(*digits.next().ok_or(ValueError::Syntax)?).ok_or(ValueError::Syntax)?;
-            *b = hi << 4 | lo;
-        }
-        return Ok(n);
-    }
-    if let Some(b64) = prefixed(v, b'b') {
-        return decode_base64(b64, out);
-    }
-    Err(ValueError::Syntax)
-}
-
-fn decode_base64(s: &[u8], out: &mut [u8]) -> Result<usize, ValueError> {
-    let pad = s.iter().rev().take_while(|&&c| c == b'=').count();
-    let body = s.get(..s.len() - pad).unwrap_or(&[]);
-    if body.is_empty() || pad > 2 || (pad > 0 && s.len() % 4 != 0) || body.len() % 4 == 1 {
-        return Err(ValueError::Syntax);
-    }
-    let mut n = 0usize;
-    for chunk in body.chunks(4) {
-        let mut acc = 0u32;
-        for &c in chunk {
-            acc = acc << 6 | u32::from(b64_digit(c).ok_or(ValueError::Syntax)?);
-        }
-        // chunk.len() is 2, 3 or 4: 1, 2 or 3 bytes.
-        let bytes = chunk.len() - 1;
-        acc <<= 6 * (4 - chunk.len()) as u32;
-        for i in 0..bytes {
-            let b = (acc >> (16 - 8 * i as u32)) as u8;
-            *out.get_mut(n).ok_or(ValueError::Overflow)? = b;
-            n += 1;
-        }
-    }
-    Ok(n)
+    super::chap::decode_binary(v, out).map_err(value_error)
 }
 
 /// Encodes `bytes` as a hex-constant (`0x` + two lowercase digits per
 /// byte) into `out`; returns the length.
 pub fn encode_hex(bytes: &[u8], out: &mut [u8]) -> Result<usize, ValueError> {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let n = bytes
-        .len()
-        .checked_mul(2)
-        .and_then(|n| n.checked_add(2))
-        .ok_or(ValueError::Overflow)?;
-    let dst = out.get_mut(..n).ok_or(ValueError::Overflow)?;
-    dst[0] = b'0';
-    dst[1] = b'x';
-    for (pair, b) in dst[2..].chunks_exact_mut(2).zip(bytes) {
-        pair[0] = DIGITS[usize::from(b >> 4)];
-        pair[1] = DIGITS[usize::from(b & 0xf)];
+    if bytes.is_empty() {
+        // CHAP never sends an empty value; a text value may be one.
+        out.get_mut(..2)
+            .ok_or(ValueError::Overflow)?
+            .copy_from_slice(b"0x");
+        return Ok(2);
     }
-    Ok(n)
+    super::chap::encode_hex(bytes, out).map_err(value_error)
+}
+
+fn value_error(e: super::chap::ChapError) -> ValueError {
+    use super::chap::ChapError;
+    match e {
+        ChapError::TooLong | ChapError::BufferTooSmall => ValueError::Overflow,
+        _ => ValueError::Syntax,
+    }
 }
 
 /// Decodes a boolean-value: exactly `Yes` or `No` (RFC 7143 6.1).

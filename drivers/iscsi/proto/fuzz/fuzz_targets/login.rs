@@ -146,10 +146,24 @@ fn check_send_targets(value: &[u8], size: usize) {
     let size = size.clamp(1, 64);
     loop {
         let mut buf = [0u8; 64];
-        let ch = discovery::send_targets(&Dir, SessionKind::Normal(TGT), b"i", value, off, &mut buf[..size]);
+        let ch = discovery::send_targets(
+            &Dir,
+            SessionKind::Normal(TGT),
+            b"i",
+            value,
+            off,
+            &mut buf[..size],
+        );
         assert!(ch.len <= size);
         let _ = ch;
-        let ch = discovery::send_targets(&Dir, SessionKind::Discovery, b"i", value, off, &mut buf[..size]);
+        let ch = discovery::send_targets(
+            &Dir,
+            SessionKind::Discovery,
+            b"i",
+            value,
+            off,
+            &mut buf[..size],
+        );
         got[off..off + ch.len].copy_from_slice(&buf[..ch.len]);
         off = ch.next_offset;
         if !ch.more {
@@ -204,7 +218,11 @@ fuzz_target!(|data: &[u8]| {
             cmd_sn: u32::from(m),
             exp_stat_sn: 0,
         };
-        let seg = if m & 0x80 != 0 { CANNED[usize::from(m & 7)] } else { seg };
+        let seg = if m & 0x80 != 0 {
+            CANNED[usize::from(m & 7)]
+        } else {
+            seg
+        };
         let reply = st.step(&mut env, &req, seg, &mut out);
         assert!(reply.text_len <= out.len());
         assert!(reply.text_len <= LOGIN_TEXT_MAX.max(out.len()));
