@@ -1,18 +1,21 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# `make conformance`: libiscsi's conformance suite (iscsi-test-cu, LINUX
-# family: the SCSI tests through SG_IO on a local /dev/sg device) against
-# scst-rs (scst_local) and the kernel's LIO (tcm_loop), for several LU
-# configurations, in one VM boot; prints a side-by-side table per test.
+# `make conformance`: libiscsi's conformance suite (iscsi-test-cu) for
+# several LU configurations in one VM boot, printed side by side per test:
+# the LINUX family (SCSI tests through SG_IO on a local /dev/sg) against
+# scst-rs's scst_local ("scst") and LIO's tcm_loop ("lio"), and the iSCSI
+# families (default ALL) over loopback TCP against scst-rs's iscsi_scst
+# ("scsti") and LIO's iSCSI target ("lioi").
 #
 #   scripts/conformance.sh
 #
 # Environment (all optional):
-#   CONFORMANCE_TESTS    iscsi-test-cu -t argument (default LINUX)
+#   CONFORMANCE_TESTS    iscsi-test-cu -t argument for scst/lio (default LINUX)
+#   CONFORMANCE_ISCSI_TESTS  the same for scsti/lioi (default ALL)
 #   CONFORMANCE_CONFIGS  LU configurations (default "fileio512 fileio4096 readonly")
-#   CONFORMANCE_TARGETS  targets (default "scst lio")
-#   CONFORMANCE_TIMEOUT  VM time-out in seconds (default 3000)
+#   CONFORMANCE_TARGETS  targets (default "scst lio scsti lioi")
+#   CONFORMANCE_TIMEOUT  VM time-out in seconds (default 10800)
 #   CONFORMANCE_RUN_TIMEOUT  time-out of one suite run in the guest (default 1200)
 #   CONFORMANCE_ARGS     extra iscsi-test-cu options, e.g. -V (SCSI logging)
 #
@@ -31,9 +34,10 @@ TOP=$(dirname "$HERE")
 cd "$TOP"
 
 TESTS=${CONFORMANCE_TESTS:-LINUX}
+ISCSI_TESTS=${CONFORMANCE_ISCSI_TESTS:-ALL}
 CONFIGS=${CONFORMANCE_CONFIGS:-fileio512 fileio4096 readonly}
-TARGETS=${CONFORMANCE_TARGETS:-scst lio}
-TIMEOUT=${CONFORMANCE_TIMEOUT:-3000}
+TARGETS=${CONFORMANCE_TARGETS:-scst lio scsti lioi}
+TIMEOUT=${CONFORMANCE_TIMEOUT:-10800}
 RUN_TIMEOUT=${CONFORMANCE_RUN_TIMEOUT:-1200}
 ARGS=${CONFORMANCE_ARGS:-}
 OUT=$TOP/build/conformance
@@ -51,6 +55,7 @@ trap 'rm -rf "$cases"' EXIT
 cp "$TOP/tests/vm/conformance/conformance.sh" "$cases/"
 {
 	echo "CONF_TESTS='$TESTS'"
+	echo "CONF_ISCSI_TESTS='$ISCSI_TESTS'"
 	echo "CONF_CONFIGS='$CONFIGS'"
 	echo "CONF_TARGETS='$TARGETS'"
 	echo "CONF_RUN_TIMEOUT=$RUN_TIMEOUT"
@@ -112,7 +117,7 @@ for c in $CONFIGS; do
 			flush()
 			line = substr($0, 9)
 			i = index(line, " ...")
-			test = "LINUX." suite "." substr(line, 1, i - 1)
+			test = suite "." substr(line, 1, i - 1)
 			rest = substr(line, i + 4)
 			res = ""; msg = ""; fmsg = ""; skip = 0; split("", said)
 			if (rest ~ /passed$/) { res = "PASS"; sub(/passed$/, "", rest) }
@@ -159,7 +164,7 @@ fi
 
 # The table: one row per test, columns config x target.
 {
-	echo "libiscsi $(dpkg-query -W -f '${Version}' libiscsi-bin 2>/dev/null || echo '?'): iscsi-test-cu -d${ARGS:+ $ARGS} -t $TESTS /dev/sgN"
+	echo "libiscsi $(dpkg-query -W -f '${Version}' libiscsi-bin 2>/dev/null || echo '?'): iscsi-test-cu -d${ARGS:+ $ARGS} -t $TESTS /dev/sgN (scst, lio); -t $ISCSI_TESTS iscsi://127.0.0.1/IQN/0 (scsti, lioi)"
 	echo
 	awk -F'\t' -v configs="$CONFIGS" -v targets="$TARGETS" '
 	BEGIN { nc = split(configs, C, " "); nt = split(targets, T, " ") }
@@ -194,14 +199,15 @@ fi
 	echo "runs:"
 	echo "$runinfo" | sed 's/^/  /'
 	echo
-	echo "LIO passes, scst-rs fails:"
+	echo "LIO passes, scst-rs fails (scst vs lio, scsti vs lioi):"
 	awk -F'\t' '
-	$1 == "lio" { L[$2, $3] = $4 }
-	$1 == "scst" { S[$2, $3] = $4; M[$2, $3] = $5; if (!(($2, $3) in o)) { o[$2, $3] = 1; ord[++n] = $2 SUBSEP $3 } }
+	BEGIN { peer["scst"] = "lio"; peer["scsti"] = "lioi" }
+	{ R[$1, $2, $3] = $4 }
+	($1 in peer) { M[$1, $2, $3] = $5; if (!(($1, $2, $3) in o)) { o[$1, $2, $3] = 1; ord[++n] = $1 SUBSEP $2 SUBSEP $3 } }
 	END {
 		for (x = 1; x <= n; x++) {
 			split(ord[x], p, SUBSEP)
-			if (S[ord[x]] == "FAIL" && L[ord[x]] == "PASS") { printf "  %-10s %s: %s\n", p[1], p[2], M[ord[x]]; k++ }
+			if (R[ord[x]] == "FAIL" && R[peer[p[1]], p[2], p[3]] == "PASS") { printf "  %-6s %-10s %s: %s\n", p[1], p[2], p[3], M[ord[x]]; k++ }
 		}
 		if (!k) print "  (none)"
 	}' "$OUT/results.tsv"
@@ -216,25 +222,29 @@ fi
 	echo "VM run: $([ "$vm_rc" = 0 ] && echo ok || echo "FAILED (exit $vm_rc; see build/conformance/vm-report.txt)"); total time $(($(date +%s) - t0)) s"
 } | tee "$OUT/table.txt"
 
-# Markdown for Documentation/conformance.md.
+# Markdown for Documentation/conformance.md: totals, then the tests scst-rs
+# fails where LIO (over the same transport) does not.
 awk -F'\t' -v configs="$CONFIGS" '
-BEGIN { nc = split(configs, C, " ") }
-{ tot[$1, $2, $4]++
-  if ($1 == "lio") { L[$2, $3] = $4 }
-  if ($1 == "scst") { S[$2, $3] = $4; M[$2, $3] = $5; if (!(($2, $3) in o)) { o[$2, $3] = 1; ord[++n] = $2 SUBSEP $3 } } }
+BEGIN { nc = split(configs, C, " "); peer["scst"] = "lio"; peer["scsti"] = "lioi"
+	name["scst"] = "scst-rs scst_local"; name["lio"] = "LIO tcm_loop"
+	name["scsti"] = "scst-rs iSCSI"; name["lioi"] = "LIO iSCSI" }
+{ tot[$1, $2, $4]++; seen[$1] = 1; R[$1, $2, $3] = $4
+  if ($1 in peer) { M[$1, $2, $3] = $5; if (!(($1, $2, $3) in o)) { o[$1, $2, $3] = 1; ord[++n] = $1 SUBSEP $2 SUBSEP $3 } } }
 END {
-	print "| configuration | scst-rs pass | fail | skip | LIO pass | fail | skip |"
-	print "|---|---|---|---|---|---|---|"
-	for (i = 1; i <= nc; i++)
-		printf "| %s | %d | %d | %d | %d | %d | %d |\n", C[i], tot["scst", C[i], "PASS"], tot["scst", C[i], "FAIL"], tot["scst", C[i], "SKIP"], tot["lio", C[i], "PASS"], tot["lio", C[i], "FAIL"], tot["lio", C[i], "SKIP"]
-	print ""
-	print "| configuration | test | scst-rs | LIO | scst-rs message |"
+	print "| target | configuration | pass | fail | skip |"
 	print "|---|---|---|---|---|"
+	split("scst lio scsti lioi", T, " ")
+	for (j = 1; j <= 4; j++) if (T[j] in seen) for (i = 1; i <= nc; i++)
+		printf "| %s | %s | %d | %d | %d |\n", name[T[j]], C[i], tot[T[j], C[i], "PASS"], tot[T[j], C[i], "FAIL"], tot[T[j], C[i], "SKIP"]
+	print ""
+	print "| target | configuration | test | scst-rs | LIO | scst-rs message |"
+	print "|---|---|---|---|---|---|"
 	for (x = 1; x <= n; x++) {
 		split(ord[x], p, SUBSEP)
-		if (S[ord[x]] == "FAIL" && L[ord[x]] != "FAIL") {
+		l = R[peer[p[1]], p[2], p[3]]
+		if (R[ord[x]] == "FAIL" && l != "FAIL") {
 			m = M[ord[x]]; gsub(/\|/, "\\|", m)
-			printf "| %s | %s | %s | %s | %s |\n", p[1], p[2], S[ord[x]], L[ord[x]], m
+			printf "| %s | %s | %s | %s | %s | %s |\n", p[1], p[2], p[3], R[ord[x]], l, m
 		}
 	}
 }' "$OUT/results.tsv" >"$OUT/summary.md"

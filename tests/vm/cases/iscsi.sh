@@ -131,4 +131,5 @@ check "iscsiadm logout after the target left" sh -c "iscsiadm -m node -T $T -p 1
 kill $IPID 2>/dev/null
 check "modprobe iscsi_scst again" modprobe iscsi_scst
 check "rmmod iscsi_scst" rmmod iscsi_scst
+check "rmmod scst_vdisk scst_core" rmmod scst_vdisk scst_core
 done_case

@@ -1,8 +1,10 @@
 # SPDX-License-Identifier: GPL-2.0
-# libiscsi's conformance suite (iscsi-test-cu, LINUX family: SCSI tests
-# through SG_IO on a local /dev/sg device) against scst-rs through scst_local
-# and against the kernel's LIO through tcm_loop, for several LU
-# configurations, in one boot. Run by scripts/conformance.sh (`make
+# libiscsi's conformance suite (iscsi-test-cu) in one boot, for several LU
+# configurations: the LINUX family (SCSI tests through SG_IO on a local
+# /dev/sg) against scst-rs through scst_local (target "scst") and LIO through
+# tcm_loop ("lio"); the iSCSI families (CONF_ISCSI_TESTS, default ALL) over
+# loopback TCP against scst-rs's iscsi_scst ("scsti") and LIO's iSCSI target
+# ("lioi"). Run by scripts/conformance.sh (`make
 # conformance`); not part of `make check`.
 #
 # The suite's results are measurements, not checks: a conformance test that
@@ -16,14 +18,16 @@
 #   SCST-CONF-ERROR <target> <config>: <why the run could not happen>
 #
 # Optional /tests/cases/conformance.conf (written by the host script) may set
-# CONF_TESTS (iscsi-test-cu -t argument), CONF_CONFIGS, CONF_TARGETS,
+# CONF_TESTS (iscsi-test-cu -t argument for SG_IO targets), CONF_ISCSI_TESTS
+# (for iSCSI targets), CONF_CONFIGS, CONF_TARGETS,
 # CONF_RUN_TIMEOUT (seconds per suite run) and CONF_ARGS (more iscsi-test-cu
 # options, e.g. -V).
 . /tests/lib.sh
 
 CONF_TESTS=LINUX
+CONF_ISCSI_TESTS=ALL
 CONF_CONFIGS="fileio512 fileio4096 readonly"
-CONF_TARGETS="scst lio"
+CONF_TARGETS="scst lio scsti lioi"
 CONF_RUN_TIMEOUT=1200
 CONF_ARGS=
 [ -f /tests/cases/conformance.conf ] && . /tests/cases/conformance.conf
@@ -146,6 +150,86 @@ lio_down() {
 	return $rc
 }
 
+# ------------------------------------------------------- scst-rs over iSCSI
+SCST_IQN=iqn.2026-11.org.scst-rs:conf
+LIO_IQN=iqn.2003-01.org.linux-iscsi.conf:lio
+
+# scsti_up CONFIG -> prints the iSCSI URL of LUN 0 (loopback portal)
+scsti_up() {
+	local bs=512 flags=
+	case $1 in
+	fileio512) ;;
+	fileio4096) bs=4096 ;;
+	readonly) flags=READ_ONLY ;;
+	*) echo "unknown configuration $1" >&2; return 1 ;;
+	esac
+	modprobe scst_vdisk && modprobe iscsi_scst || return 1
+	dd if=/dev/zero of=/tmp/scst.img bs=1M count=$SIZE_MB 2>/dev/null || return 1
+	cmd vdisk/vdisk "open conf0 /tmp/scst.img $bs $flags" || return 1
+	cmd iscsi/iscsi "add_target $SCST_IQN" || return 1
+	cmd iscsi/iscsi "add_portal 127.0.0.1:3260" || return 1
+	cmd scsi_tgt "add_group Default_$SCST_IQN" || return 1
+	cmd groups/Default_$SCST_IQN/devices "add conf0 0" || return 1
+	echo "iscsi://127.0.0.1/$SCST_IQN/0"
+}
+
+scsti_down() {
+	local m rc=0
+	lsmod | grep -q "^iscsi_scst " && { rmmod iscsi_scst || rc=1; }
+	grep -q '^conf0 ' $P/vdisk/vdisk 2>/dev/null && { cmd vdisk/vdisk "close conf0" || rc=1; }
+	for m in scst_vdisk scst_core; do lsmod | grep -q "^$m " && { rmmod $m || rc=1; }; done
+	rm -f /tmp/scst.img
+	return $rc
+}
+
+# ------------------------------------------------------------ LIO's iSCSI
+# lioi_up CONFIG -> prints the iSCSI URL of LUN 0 (demo mode: dynamic ACLs,
+# no authentication; read-only through demo_mode_write_protect)
+lioi_up() {
+	local bs=512 ro=0 dev=$CFS/core/fileio_0/conf0 tpg=$CFS/iscsi/$LIO_IQN/tpgt_1
+	case $1 in
+	fileio512) ;;
+	fileio4096) bs=4096 ;;
+	readonly) ro=1 ;;
+	*) echo "unknown configuration $1" >&2; return 1 ;;
+	esac
+	modprobe target_core_mod && modprobe target_core_file && modprobe iscsi_target_mod || return 1
+	dd if=/dev/zero of=/tmp/lio.img bs=1M count=$SIZE_MB 2>/dev/null || return 1
+	mkdir -p $dev || return 1
+	echo "fd_dev_name=/tmp/lio.img,fd_dev_size=$((SIZE_MB * 1048576))" >$dev/control || return 1
+	echo 1 >$dev/enable || return 1
+	echo $bs >$dev/attrib/block_size || return 1
+	mkdir -p $tpg/lun/lun_0 || return 1
+	ln -s $dev $tpg/lun/lun_0/conf0 || return 1
+	mkdir -p "$tpg/np/127.0.0.1:3260" || return 1
+	echo 0 >$tpg/attrib/authentication || return 1
+	echo 1 >$tpg/attrib/generate_node_acls || return 1
+	echo 1 >$tpg/attrib/cache_dynamic_acls || return 1
+	echo $ro >$tpg/attrib/demo_mode_write_protect || return 1
+	echo 1 >$tpg/enable || return 1
+	echo "iscsi://127.0.0.1/$LIO_IQN/0"
+}
+
+lioi_down() {
+	local dev=$CFS/core/fileio_0/conf0 tpg=$CFS/iscsi/$LIO_IQN/tpgt_1 m rc=0
+	if [ -d $tpg ]; then
+		echo 0 >$tpg/enable 2>/dev/null
+		[ -L $tpg/lun/lun_0/conf0 ] && { rm $tpg/lun/lun_0/conf0 || rc=1; }
+		[ -d $tpg/lun/lun_0 ] && { rmdir $tpg/lun/lun_0 || rc=1; }
+		[ -d "$tpg/np/127.0.0.1:3260" ] && { rmdir "$tpg/np/127.0.0.1:3260" || rc=1; }
+		rmdir $tpg || rc=1
+	fi
+	[ -d $CFS/iscsi/$LIO_IQN ] && { rmdir $CFS/iscsi/$LIO_IQN || rc=1; }
+	[ -d $CFS/iscsi ] && { rmdir $CFS/iscsi || rc=1; }
+	[ -d $dev ] && { rmdir $dev || rc=1; }
+	[ -d $CFS/core/fileio_0 ] && { rmdir $CFS/core/fileio_0 || rc=1; }
+	for m in iscsi_target_mod target_core_file target_core_mod; do
+		lsmod | grep -q "^$m " && { rmmod $m || rc=1; }
+	done
+	rm -f /tmp/lio.img
+	return $rc
+}
+
 # ------------------------------------------------------------------- runs
 run_one() { # run_one TARGET CONFIG
 	local t=$1 c=$2 sg out=/tmp/conf-$1-$2.log start rc
@@ -157,9 +241,12 @@ run_one() { # run_one TARGET CONFIG
 		echo "SCST-CONF-END $t $c rc=setup seconds=0 dev=none"
 		return
 	fi
-	pass "$t $c: set-up (/dev/$sg)"
+	# SG_IO targets print an sg device, iSCSI targets a URL.
+	local dev=/dev/$sg tests=$CONF_TESTS
+	case $sg in iscsi://*) dev=$sg tests=$CONF_ISCSI_TESTS ;; esac
+	pass "$t $c: set-up ($dev)"
 	start=$(date +%s)
-	timeout $CONF_RUN_TIMEOUT iscsi-test-cu -d $CONF_ARGS -t "$CONF_TESTS" /dev/$sg >$out 2>&1
+	timeout $CONF_RUN_TIMEOUT iscsi-test-cu -d $CONF_ARGS -t "$tests" "$dev" >$out 2>&1
 	rc=$?
 	if [ $rc = 124 ] || [ $rc = 143 ]; then
 		echo "SCST-CONF-ERROR $t $c: iscsi-test-cu timed out after $CONF_RUN_TIMEOUT s"
