@@ -6,6 +6,7 @@
 
 use crate::proto::cfg::{self, Digests, Direction, Key};
 use kernel::{prelude::*, seq_file::SeqFile, seq_print, str::CString};
+use scst_core::proto::acl;
 
 /// The administrator's iSCSI parameters of a target (or of discovery).
 #[derive(Clone, Copy, Debug)]
@@ -210,6 +211,20 @@ pub(crate) struct Target {
     pub(crate) name: CString,
     pub(crate) params: Params,
     pub(crate) auth: Auth,
+    /// Initiator name patterns that may see and log in to the target;
+    /// empty: every initiator may.
+    pub(crate) allowed: KVec<KVec<u8>>,
+}
+
+impl Target {
+    /// Whether `initiator` may see (discovery) and log in to the target.
+    pub(crate) fn allows(&self, initiator: &[u8]) -> bool {
+        self.allowed.is_empty()
+            || self
+                .allowed
+                .iter()
+                .any(|p| acl::entry_matches(p, initiator))
+    }
 }
 
 /// The whole configuration.
@@ -236,6 +251,7 @@ impl Config {
                 name: CString::try_from_fmt(fmt!("{name}"))?,
                 params: Params::default(),
                 auth: Auth::default(),
+                allowed: KVec::new(),
             },
             GFP_KERNEL,
         )?;
@@ -274,6 +290,43 @@ impl Config {
         }
     }
 
+    fn target_mut(&mut self, name: &str) -> Result<&mut Target> {
+        self.targets
+            .iter_mut()
+            .find(|t| t.name.to_bytes() == name.as_bytes())
+            .ok_or_else(|| {
+                pr_warn!("iscsi: no target {}\n", name);
+                ENOENT
+            })
+    }
+
+    /// `allow TARGET PATTERN`.
+    pub(crate) fn allow(&mut self, target: &str, pattern: &str) -> Result {
+        let t = self.target_mut(target)?;
+        if t.allowed.iter().any(|p| &p[..] == pattern.as_bytes()) {
+            return Err(EEXIST);
+        }
+        let mut p = KVec::new();
+        p.extend_from_slice(pattern.as_bytes(), GFP_KERNEL)?;
+        t.allowed.push(p, GFP_KERNEL)?;
+        Ok(())
+    }
+
+    /// `disallow TARGET PATTERN`.
+    pub(crate) fn disallow(&mut self, target: &str, pattern: &str) -> Result {
+        let t = self.target_mut(target)?;
+        let i = t
+            .allowed
+            .iter()
+            .position(|p| &p[..] == pattern.as_bytes())
+            .ok_or_else(|| {
+                pr_warn!("iscsi: target {} has no pattern {}\n", target, pattern);
+                ENOENT
+            })?;
+        t.allowed.remove(i).map_err(|_| ENOENT)?;
+        Ok(())
+    }
+
     pub(crate) fn set(&mut self, scope: cfg::Scope<'_>, key: Key) -> Result {
         self.scope_mut(scope)?.0.set(key)
     }
@@ -302,6 +355,9 @@ impl Config {
             seq_print!(m, "Target {}\n", t.name.to_str().unwrap_or("?"));
             t.params.show(m, "\t");
             t.auth.show(m, "\t");
+            for p in t.allowed.iter() {
+                seq_print!(m, "\tAllow {}\n", core::str::from_utf8(p).unwrap_or("?"));
+            }
         }
     }
 }

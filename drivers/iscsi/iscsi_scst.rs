@@ -214,6 +214,8 @@ impl procfs::Handler for ConfigFile {
                 secret,
             } => self.0.config.lock().add_user(scope, dir, name, secret),
             Cmd::DelUser { scope, dir, name } => self.0.config.lock().del_user(scope, dir, name),
+            Cmd::Allow(t, p) => self.0.config.lock().allow(t, p),
+            Cmd::Disallow(t, p) => self.0.config.lock().disallow(t, p),
         }
     }
 }

@@ -76,9 +76,13 @@ impl LoginEnv for Env<'_> {
         true
     }
 
-    fn access_allowed(&self, _target: Option<&[u8]>, _initiator: &[u8]) -> bool {
-        // Which LUNs an initiator sees is the core's group decision.
-        true
+    fn access_allowed(&self, target: Option<&[u8]>, initiator: &[u8]) -> bool {
+        // Which LUNs an initiator sees is the core's group decision; the
+        // target's allow list decides whether it may log in at all.
+        match target {
+            None => true,
+            Some(t) => self.cfg.target(t).is_some_and(|t| t.allows(initiator)),
+        }
     }
 
     fn auth_policy(&self, target: Option<&[u8]>) -> AuthPolicy {
@@ -337,8 +341,8 @@ impl TargetDirectory for Directory<'_> {
         });
     }
 
-    fn visible(&self, target: &[u8], _initiator: &[u8]) -> bool {
-        self.cfg.target(target).is_some()
+    fn visible(&self, target: &[u8], initiator: &[u8]) -> bool {
+        self.cfg.target(target).is_some_and(|t| t.allows(initiator))
     }
 }
 

@@ -15,6 +15,8 @@
 //! set IQN|discovery KEY VALUE          an iSCSI parameter (see [`Key`])
 //! add_user IQN|discovery IncomingUser|OutgoingUser NAME SECRET
 //! del_user IQN|discovery IncomingUser|OutgoingUser NAME
+//! allow IQN PATTERN                    only matching initiators see and log in to IQN
+//! disallow IQN PATTERN                 removes a pattern (none left: everyone may)
 //! ```
 //!
 //! Keywords and parameter names are case-insensitive (as iscsi-scstd.conf's
@@ -138,6 +140,12 @@ pub enum Cmd<'a> {
         /// CHAP secret.
         secret: &'a [u8],
     },
+    /// `allow TARGET PATTERN`: initiator names (the core's group name
+    /// patterns: `*`, `?`, `!`, comma lists) that may see and log in to the
+    /// target.
+    Allow(&'a str, &'a str),
+    /// `disallow TARGET PATTERN`.
+    Disallow(&'a str, &'a str),
     /// `del_user SCOPE DIR NAME`.
     DelUser {
         /// Discovery or a target.
@@ -494,6 +502,16 @@ pub fn parse(input: &[u8]) -> Result<Cmd<'_>, Error> {
         let (ko, k) = lx.need("parameter name expected")?;
         let (vo, v) = lx.need("value expected")?;
         Cmd::Set(sc, key(ko, k, vo, v)?)
+    } else if is("allow") || is("disallow") {
+        let (o, t) = lx.need("target name expected")?;
+        let n = check_iscsi_name(o, t)?;
+        let (po, pt) = lx.need("initiator name pattern expected")?;
+        let pat = name(po, pt, MAX_USER_LEN, "pattern too long")?;
+        if is("allow") {
+            Cmd::Allow(n, pat)
+        } else {
+            Cmd::Disallow(n, pat)
+        }
     } else if is("add_user") || is("del_user") {
         let (o, t) = lx.need("target name or discovery expected")?;
         let sc = scope(o, t)?;
@@ -541,6 +559,8 @@ Usage: echo \"add_target IQN\" >/proc/scsi_tgt/iscsi/iscsi
        echo \"set IQN|discovery KEY VALUE\" >/proc/scsi_tgt/iscsi/iscsi
        echo \"add_user IQN|discovery IncomingUser|OutgoingUser NAME SECRET\" >/proc/scsi_tgt/iscsi/iscsi
        echo \"del_user IQN|discovery IncomingUser|OutgoingUser NAME\" >/proc/scsi_tgt/iscsi/iscsi
+       echo \"allow IQN PATTERN\" >/proc/scsi_tgt/iscsi/iscsi      (only matching initiators see IQN)
+       echo \"disallow IQN PATTERN\" >/proc/scsi_tgt/iscsi/iscsi
 
 KEY: HeaderDigest, DataDigest (None, CRC32C, CRC32C,None, None,CRC32C),
      InitialR2T, ImmediateData (Yes, No),
@@ -804,6 +824,28 @@ mod tests {
         );
         let long = std::format!("add_user discovery IncomingUser joe {}", "s".repeat(256));
         assert_eq!(e(&long).what, "CHAP secret too long");
+    }
+
+    #[test]
+    fn allow() {
+        assert_eq!(
+            parse(std::format!("allow {T} iqn.1993-08.org.debian:*,!*:bad").as_bytes()),
+            Ok(Cmd::Allow(T, "iqn.1993-08.org.debian:*,!*:bad"))
+        );
+        assert_eq!(
+            parse(std::format!("DISALLOW {T} *").as_bytes()),
+            Ok(Cmd::Disallow(T, "*"))
+        );
+        assert_eq!(e("allow").what, "target name expected");
+        assert_eq!(e("allow iqn.x").what, "initiator name pattern expected");
+        assert_eq!(
+            e("allow nope *").what,
+            "iSCSI name must start with iqn., eui. or naa."
+        );
+        assert_eq!(e("allow iqn.x a b").what, "too many arguments");
+        let long = std::format!("allow iqn.x {}", "a".repeat(256));
+        assert_eq!(e(&long).what, "pattern too long");
+        assert_eq!(e("allow iqn.x a\x7f").what, "not printable ASCII");
     }
 
     #[test]

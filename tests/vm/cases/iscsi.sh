@@ -112,6 +112,23 @@ out=$(iscsi-inq "iscsi://joe%12charsecret@127.0.0.1/$T/0?target_user=tgt&target_
 check_cmd "del_user outgoing" iscsi/iscsi "del_user $T OutgoingUser tgt"
 check_cmd "del_user incoming" iscsi/iscsi "del_user $T IncomingUser joe"
 
+# Which initiators may see and log in to a target.
+check_cmd "allow only Debian's initiators" iscsi/iscsi "allow $T iqn.1993-08.org.debian:*"
+check_grep "allow pattern shown" "Allow iqn.1993-08.org.debian:" $P/iscsi/iscsi
+out=$(iscsi-ls iscsi://127.0.0.1 2>&1)
+echo "$out" | grep -q "$T" && fail "iscsi-ls: target hidden from an initiator not allowed" "$out" ||
+	pass "iscsi-ls: target hidden from an initiator not allowed"
+out=$(iscsi-inq $URL/0 2>&1)
+[ $? -ne 0 ] && pass "login refused to an initiator not allowed" || fail "login refused to an initiator not allowed" "$out"
+check_cmd "allow libiscsi's initiators too" iscsi/iscsi "allow $T iqn.2007-10.com.github:sahlberg:*"
+out=$(iscsi-inq $URL/0 2>&1)
+echo "$out" | grep -q 'SCST_FIO' && pass "login of an allowed initiator works" || fail "login of an allowed initiator works" "$out"
+check_fails "allow the same pattern twice" cmd iscsi/iscsi "allow $T iqn.1993-08.org.debian:*"
+check_cmd "disallow Debian" iscsi/iscsi "disallow $T iqn.1993-08.org.debian:*"
+check_cmd "disallow libiscsi" iscsi/iscsi "disallow $T iqn.2007-10.com.github:sahlberg:*"
+check_fails "disallow an unknown pattern" cmd iscsi/iscsi "disallow $T nobody"
+check_no_grep "no allow patterns left" "Allow " $P/iscsi/iscsi
+
 # Hostile input: garbage, a stalled login, many dropped connections.
 check "garbage is dropped" sh -c 'head -c 4096 /dev/urandom | nc -w 3 127.0.0.1 3260 >/dev/null; true'
 i=0
