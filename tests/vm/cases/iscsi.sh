@@ -35,12 +35,14 @@ check_cmd "add_portal 127.0.0.1" iscsi/iscsi "add_portal 127.0.0.1"
 check_fails "add_portal twice" cmd iscsi/iscsi "add_portal 127.0.0.1:3260"
 check_cmd "add_portal ::1 on 3261" iscsi/iscsi "add_portal [::1]:3261"
 check_grep "portal listed" 'Portal 127.0.0.1:3260' $P/iscsi/iscsi
-check_cmd "del_portal ::1" iscsi/iscsi "del_portal [::1]:3261"
-check_no_grep "portal gone" '3261' $P/iscsi/iscsi
 check_cmd "del_target t2" iscsi/iscsi "del_target $T2"
 check_cmd "add_group Default_$T" scsi_tgt "add_group Default_$T"
 check_cmd "map d1 at LUN 0" groups/Default_$T/devices "add d1 0"
 check_cmd "map n1 at LUN 1" groups/Default_$T/devices "add n1 1"
+out=$(iscsi-inq "iscsi://[::1]:3261/$T/0" 2>&1)
+echo "$out" | grep -q 'SCST_FIO' && pass "iscsi-inq over IPv6 ([::1]:3261)" || fail "iscsi-inq over IPv6 ([::1]:3261)" "$out"
+check_cmd "del_portal ::1" iscsi/iscsi "del_portal [::1]:3261"
+check_no_grep "portal gone" '3261' $P/iscsi/iscsi
 
 # libiscsi: discovery and commands.
 out=$(iscsi-ls iscsi://127.0.0.1 2>&1)
@@ -109,6 +111,27 @@ out=$(iscsi-inq "iscsi://joe%12charsecret@127.0.0.1/$T/0?target_user=tgt&target_
 echo "$out" | grep -q 'SCST_FIO' && pass "mutual CHAP login works" || fail "mutual CHAP login works" "$out"
 out=$(iscsi-inq "iscsi://joe%12charsecret@127.0.0.1/$T/0?target_user=tgt&target_password=wrongsecret12" 2>&1)
 [ $? -ne 0 ] && pass "mutual CHAP with a wrong target secret fails" || fail "mutual CHAP with a wrong target secret fails" "$out"
+# open-iscsi with mutual CHAP.
+node() { iscsiadm -m node -T $T -p 127.0.0.1 -o update -n "$1" -v "$2"; }
+node node.session.auth.authmethod CHAP && node node.session.auth.username joe &&
+	node node.session.auth.password 12charsecret && node node.session.auth.username_in tgt &&
+	node node.session.auth.password_in mutualsecret1 && pass "iscsiadm: CHAP settings stored" ||
+	fail "iscsiadm: CHAP settings stored" "iscsiadm -o update failed"
+check "iscsiadm: mutual CHAP login" iscsiadm -m node -T $T -p 127.0.0.1 --login
+host=$(ls -d /sys/class/iscsi_session/session*/device/target*/[0-9]*:0:0:0 2>/dev/null | head -n 1 | xargs -r basename)
+sda=$(disk_of "${host:-none}")
+check "LUN 0 appears after a CHAP login" test -n "$sda"
+[ -n "$sda" ] && check "read through the CHAP session" dd if=/dev/$sda of=/dev/null bs=64k count=16 iflag=direct
+check "iscsiadm: logout" iscsiadm -m node -T $T -p 127.0.0.1 --logout
+node node.session.auth.authmethod None
+node node.session.auth.password_in mutualsecret2
+check_fails "iscsiadm: mutual CHAP with a wrong target secret is refused by the initiator" sh -c \
+	"iscsiadm -m node -T $T -p 127.0.0.1 -o update -n node.session.auth.authmethod -v CHAP &&
+	 iscsiadm -m node -T $T -p 127.0.0.1 --login"
+iscsiadm -m node -T $T -p 127.0.0.1 --logout >/dev/null 2>&1
+# A fresh node record without CHAP for the logins below.
+iscsiadm -m node -T $T -p 127.0.0.1 -o delete >/dev/null 2>&1
+check "iscsiadm: discovery again" iscsiadm -m discovery -t st -p 127.0.0.1
 check_cmd "del_user outgoing" iscsi/iscsi "del_user $T OutgoingUser tgt"
 check_cmd "del_user incoming" iscsi/iscsi "del_user $T IncomingUser joe"
 
