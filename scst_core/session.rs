@@ -212,6 +212,12 @@ pub struct Response<'a> {
     pub data: &'a [u8],
     /// Bytes of the initiator's expected transfer that were not transferred.
     pub resid: u32,
+    /// The command's own transfer length (SAM-5's SPDTL): the data-in bytes
+    /// the device produced (before truncation to the expected length), or
+    /// the data-out bytes the CDB describes; 0 if the command failed before
+    /// its CDB was decoded. Transports with an expected length of their own
+    /// (iSCSI) derive overflow and underflow residuals from it.
+    pub transfer_len: u32,
 }
 
 /// Creates the directory `/proc/scsi_tgt/<name>/` of a target driver, for
@@ -413,6 +419,7 @@ impl<T: TargetDriver> Work for Cmd<T> {
         };
         let cdb = &n.cdb[..n.cdb_len.min(n.cdb.len())];
         let mut buf = KVVec::new();
+        let mut spdtl = 0u32;
         let outcome = execute(
             &self.sess.core,
             &self.sess.sc,
@@ -421,13 +428,15 @@ impl<T: TargetDriver> Work for Cmd<T> {
             n.expected_len,
             n.data_out.as_deref(),
             &mut buf,
+            &mut spdtl,
         );
         let mut sense_buf = [0u8; crate::proto::sense::BUFFER_SIZE];
         let sense_len = match &outcome.sense {
             Some(s) => s.encode(Format::Fixed, false, &mut sense_buf),
             None => 0,
         };
-        let len = outcome.len.min(buf.len()).min(n.expected_len as usize);
+        let produced = outcome.len.min(buf.len());
+        let len = produced.min(n.expected_len as usize);
         // Writes transfer everything the initiator sent; reads report what
         // they did not fill.
         let resid = if n.data_out.is_some() {
@@ -442,6 +451,11 @@ impl<T: TargetDriver> Work for Cmd<T> {
                 sense: &sense_buf[..sense_len.min(sense_buf.len())],
                 data: &buf[..len],
                 resid,
+                transfer_len: if n.data_out.is_some() {
+                    spdtl
+                } else {
+                    u32::try_from(produced).unwrap_or(u32::MAX)
+                },
             },
         );
     }
@@ -459,6 +473,7 @@ fn busy_sense() -> Sense {
 }
 
 /// The local stages and execution of one command.
+#[expect(clippy::too_many_arguments)]
 fn execute(
     core: &Core,
     sc: &SessionCore,
@@ -467,13 +482,15 @@ fn execute(
     expected: u32,
     data_out: Option<&[u8]>,
     buf: &mut KVVec<u8>,
+    spdtl: &mut u32,
 ) -> Outcome {
-    match execute_inner(core, sc, lun, cdb, expected, data_out, buf) {
+    match execute_inner(core, sc, lun, cdb, expected, data_out, buf, spdtl) {
         Ok(o) => o,
         Err(s) => Outcome::check(s),
     }
 }
 
+#[expect(clippy::too_many_arguments)]
 fn execute_inner(
     core: &Core,
     sc: &SessionCore,
@@ -482,6 +499,7 @@ fn execute_inner(
     expected: u32,
     data_out: Option<&[u8]>,
     buf: &mut KVVec<u8>,
+    spdtl: &mut u32,
 ) -> core::result::Result<Outcome, Sense> {
     let opcode = cdb.first().copied().unwrap_or(0);
     let alloc = (expected as usize).min(MAX_XFER);
@@ -575,9 +593,18 @@ fn execute_inner(
     if data_len > MAX_XFER {
         return Err(Sense::invalid_field_in_cdb(0, None));
     }
+    // data_len <= MAX_XFER here, so it fits.
+    *spdtl = u32::try_from(data_len).unwrap_or(u32::MAX);
     let out: &[u8] = match decoded.direction {
         DataDirection::Write | DataDirection::Bidi => {
             let d = data_out.unwrap_or(&[]);
+            if d.len() < data_len && decoded.flags.contains(cdb::OpFlags::WRITE_MEDIUM) {
+                // Less data than the command writes (an iSCSI expected
+                // length below the CDB's): refused before anything is
+                // written: FCP-4 9.4.2's choice b (libiscsi's residual
+                // tests accept it, as they accept writing only EDTL bytes).
+                return Err(Sense::invalid_field_in_iu());
+            }
             if d.len() < data_len {
                 // The initiator sent less than the CDB describes.
                 return Err(Sense::param_list_length_error());

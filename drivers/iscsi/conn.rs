@@ -36,6 +36,7 @@ use kernel::{
         atomic::{Atomic, Relaxed},
         Arc, CondVar, Mutex,
     },
+    time::{Instant, Monotonic},
 };
 use scst_core::{proto::lun, NewCmd, Response, Session};
 use scst_sys::{
@@ -137,11 +138,22 @@ pub(crate) struct Conn {
     tx: Mutex<Tx>,
     #[pin]
     info: Mutex<Info>,
-    /// ITTs of the commands in the core.
+    /// The commands in the core.
     #[pin]
-    inflight: Mutex<KVec<u32>>,
+    inflight: Mutex<KVec<Inflight>>,
     #[pin]
     idle: CondVar,
+}
+
+/// A command the core is working on.
+#[derive(Clone, Copy)]
+struct Inflight {
+    itt: u32,
+    /// The LUN field as received.
+    lun: u64,
+    /// Task management aborted it: its response is not sent (RFC 7143
+    /// 4.2.3.3: the initiator gets the TMF response instead).
+    aborted: bool,
 }
 
 /// The driver's handle of a command in the core.
@@ -172,7 +184,13 @@ impl Drop for CmdHandle {
 pub(crate) fn xmit_response(mut cmd: CmdHandle, rsp: Response<'_>) {
     cmd.answered = true;
     let conn = cmd.conn.clone();
-    if let Err(e) = conn.send_response(&cmd, &rsp) {
+    if conn.is_aborted(cmd.itt) {
+        // No response for an aborted task; its window slot is free again.
+        if !cmd.immediate {
+            let mut tx = conn.tx.lock();
+            tx.max_cmd_sn = tx.max_cmd_sn.wrapping_add(1);
+        }
+    } else if let Err(e) = conn.send_response(&cmd, &rsp) {
         pr_debug!("iscsi: conn {}: response not sent: {:?}\n", conn.id, e);
         conn.close();
     }
@@ -247,7 +265,10 @@ pub(crate) struct Rx {
     /// Full feature phase: pings may be sent.
     pub(crate) ff: bool,
     /// Milliseconds the login may still take.
-    pub(crate) login_left_ms: u32,
+    /// When the login started (its deadline is [`LOGIN_TIMEOUT_MS`]).
+    login_start: Instant<Monotonic>,
+    /// When the first byte of the PDU being received arrived.
+    pdu_start: Option<Instant<Monotonic>>,
 }
 
 impl Rx {
@@ -260,7 +281,8 @@ impl Rx {
             idle_ms: 0,
             ping_ms: None,
             ff: false,
-            login_left_ms: LOGIN_TIMEOUT_MS,
+            login_start: Instant::now(),
+            pdu_start: None,
         }
     }
 
@@ -381,18 +403,49 @@ impl Conn {
     /// A command came back from the core.
     fn retire(&self, itt: u32) {
         let mut v = self.inflight.lock();
-        if let Some(i) = v.iter().position(|&t| t == itt) {
+        if let Some(i) = v.iter().position(|c| c.itt == itt) {
             let _ = v.remove(i);
         }
         drop(v);
         self.idle.notify_all();
     }
 
-    /// Waits until no command of this connection is in the core, or only
-    /// those `keep` says are not of interest.
-    fn wait_inflight(&self, mut pending: impl FnMut(u32) -> bool) {
+    fn is_aborted(&self, itt: u32) -> bool {
+        self.inflight
+            .lock()
+            .iter()
+            .any(|c| c.itt == itt && c.aborted)
+    }
+
+    /// Whether a command with this ITT is in the core.
+    fn in_core(&self, itt: u32) -> bool {
+        self.inflight.lock().iter().any(|c| c.itt == itt)
+    }
+
+    /// Marks the commands `which` selects as aborted (their responses are
+    /// dropped) and waits until the core has finished them. Returns how
+    /// many there were.
+    fn abort_and_wait(&self, mut which: impl FnMut(u32, u64) -> bool) -> usize {
         let mut v = self.inflight.lock();
-        while v.iter().any(|&t| pending(t)) {
+        let mut n = 0;
+        for c in v.iter_mut() {
+            if which(c.itt, c.lun) {
+                c.aborted = true;
+                n += 1;
+            }
+        }
+        // The core finishes every command promptly (no handler blocks
+        // forever), so this wait ends.
+        while v.iter().any(|c| c.aborted) {
+            let _ = self.idle.wait_interruptible_timeout(&mut v, 100);
+        }
+        n
+    }
+
+    /// Waits until no command of this connection is in the core.
+    fn wait_inflight(&self) {
+        let mut v = self.inflight.lock();
+        while !v.is_empty() {
             let _ = self.idle.wait_interruptible_timeout(&mut v, 100);
         }
     }
@@ -403,25 +456,34 @@ impl Conn {
     /// yet, so idle time and pings are accounted.
     fn recv_exact(&self, buf: &mut [u8], rx_ms: &mut RxTimers<'_>) -> Result<(), RxError> {
         let mut got = 0;
-        let mut stalled = 0u32;
         while got < buf.len() {
             if self.closing.load(Relaxed) || kthread::should_stop() {
                 return Err(RxError::Closed);
             }
-            match self.sock.recv(&mut buf[got..]) {
+            let r = self.sock.recv(&mut buf[got..]);
+            // Deadlines are absolute: a peer trickling one byte at a time
+            // gets no more time than a silent one.
+            let rx = &mut *rx_ms.rx;
+            if !rx.ff && rx.login_start.elapsed().as_millis() >= i64::from(LOGIN_TIMEOUT_MS) {
+                return Err(RxError::Fatal("login timed out"));
+            }
+            if rx
+                .pdu_start
+                .is_some_and(|t| t.elapsed().as_millis() >= i64::from(MID_PDU_TIMEOUT_MS))
+            {
+                return Err(RxError::Fatal("peer stalled inside a PDU"));
+            }
+            match r {
                 Ok(0) => return Err(RxError::Closed),
                 Ok(n) => {
+                    if rx.pdu_start.is_none() {
+                        rx.pdu_start = Some(Instant::now());
+                    }
                     got += n;
-                    stalled = 0;
                 }
                 Err(e) if e == EAGAIN => {
-                    if got == 0 && rx_ms.boundary {
+                    if rx.pdu_start.is_none() && rx_ms.boundary {
                         self.tick_idle(rx_ms)?;
-                    } else {
-                        stalled = stalled.saturating_add(RX_POLL_MS);
-                        if stalled >= MID_PDU_TIMEOUT_MS {
-                            return Err(RxError::Fatal("peer stalled inside a PDU"));
-                        }
                     }
                 }
                 Err(_) => return Err(RxError::Closed),
@@ -435,10 +497,7 @@ impl Conn {
         let rx = &mut *t.rx;
         rx.idle_ms = rx.idle_ms.saturating_add(RX_POLL_MS);
         if !rx.ff {
-            rx.login_left_ms = rx.login_left_ms.saturating_sub(RX_POLL_MS);
-            if rx.login_left_ms == 0 {
-                return Err(RxError::Fatal("login timed out"));
-            }
+            // The login deadline is checked by the receive loop.
             return Ok(());
         }
         if let Some(p) = rx.ping_ms.as_mut() {
@@ -525,6 +584,7 @@ impl Conn {
         }
         rx.idle_ms = 0;
         rx.ping_ms = None;
+        rx.pdu_start = None;
         Ok(())
     }
 
@@ -627,12 +687,10 @@ impl Conn {
         } else {
             &[]
         };
-        let moved = if cmd.read {
-            u64::from(cmd.edtl.saturating_sub(rsp.resid))
-        } else {
-            u64::from(cmd.edtl)
-        };
-        let res = xfer::residual(cmd.edtl, moved);
+        // Residuals compare the initiator's expected length with what the
+        // command itself transfers (RFC 7143 11.4.5): overflow when the
+        // CDB wants more, underflow when less.
+        let res = xfer::residual(cmd.edtl, u64::from(rsp.transfer_len));
         if data.is_empty() {
             return self.send_status(cmd, rsp.status, rsp.sense, res);
         }
@@ -776,6 +834,15 @@ impl Ff<'_> {
         false
     }
 
+    /// Frees the window slot of a non-immediate PDU that is answered (or
+    /// refused) without reaching the core: MaxCmdSN moves on by one.
+    fn credit(&self, immediate: bool) {
+        if !immediate {
+            let mut tx = self.conn.tx.lock();
+            tx.max_cmd_sn = tx.max_cmd_sn.wrapping_add(1);
+        }
+    }
+
     fn handle(&mut self, rx: &Rx) -> Result<Next, RxError> {
         let conn = self.conn;
         let p = match Pdu::decode_request(&rx.bhs) {
@@ -797,12 +864,13 @@ impl Ff<'_> {
         match p {
             Pdu::NopOut(n) => self.nop_out(rx, &n),
             Pdu::ScsiCommand(c) => {
-                if self.discovery {
-                    // Discovery sessions carry no SCSI (RFC 7143 4.3).
-                    conn.reject(RejectReason::ProtocolError, &rx.bhs)?;
+                if !self.accept_cmd_sn(c.cmd_sn, c.immediate) {
                     return Ok(Next::Continue);
                 }
-                if !self.accept_cmd_sn(c.cmd_sn, c.immediate) {
+                if self.discovery {
+                    // Discovery sessions carry no SCSI (RFC 7143 4.3).
+                    self.credit(c.immediate);
+                    conn.reject(RejectReason::ProtocolError, &rx.bhs)?;
                     return Ok(Next::Continue);
                 }
                 self.scsi_command(rx, &c)
@@ -812,12 +880,14 @@ impl Ff<'_> {
                 if !self.accept_cmd_sn(t.cmd_sn, t.immediate) {
                     return Ok(Next::Continue);
                 }
+                self.credit(t.immediate);
                 self.task_mgmt(&t)
             }
             Pdu::TextRequest(t) => {
                 if !self.accept_cmd_sn(t.cmd_sn, t.immediate) {
                     return Ok(Next::Continue);
                 }
+                self.credit(t.immediate);
                 login::text_request(
                     conn,
                     &t,
@@ -834,6 +904,7 @@ impl Ff<'_> {
                 if !self.accept_cmd_sn(l.cmd_sn, l.immediate) {
                     return Ok(Next::Continue);
                 }
+                self.credit(l.immediate);
                 self.logout(&l)
             }
             Pdu::SnackRequest(_) => {
@@ -857,6 +928,7 @@ impl Ff<'_> {
         if !self.accept_cmd_sn(n.cmd_sn, n.immediate) {
             return Ok(Next::Continue);
         }
+        self.credit(n.immediate);
         let data = rx.data();
         let data = data
             .get(..data.len().min(self.params.max_xmit as usize))
@@ -904,6 +976,7 @@ impl Ff<'_> {
         let ahs = match pdu::parse_ahs(&rx.ahs) {
             Ok(a) => a,
             Err(_) => {
+                self.credit(c.immediate);
                 conn.reject(RejectReason::InvalidPduField, &rx.bhs)?;
                 return Ok(Next::Continue);
             }
@@ -920,6 +993,7 @@ impl Ff<'_> {
         let imm = rx.data();
         if !c.write || c.expected_data_len == 0 {
             if !imm.is_empty() && !c.write {
+                self.credit(c.immediate);
                 conn.reject(RejectReason::ProtocolError, &rx.bhs)?;
                 return Ok(Next::Continue);
             }
@@ -946,6 +1020,7 @@ impl Ff<'_> {
             Ok(x) => x.with_ttt_base(self.ttt_base),
             Err(e) => {
                 pr_debug!("iscsi: conn {}: write refused: {:?}\n", conn.id, e);
+                self.credit(c.immediate);
                 if let Some(r) = e.reject_reason() {
                     conn.reject(pdu_reason(r), &rx.bhs)?;
                 }
@@ -1088,7 +1163,12 @@ impl Ff<'_> {
             exp_data_sn: r2ts,
             answered: false,
         };
-        if self.conn.inflight.lock().push(itt, GFP_KERNEL).is_err() {
+        let entry = Inflight {
+            itt,
+            lun: lun_raw,
+            aborted: false,
+        };
+        if self.conn.inflight.lock().push(entry, GFP_KERNEL).is_err() {
             // Dropping the handle answers TASK SET FULL.
             return;
         }
@@ -1183,9 +1263,7 @@ impl Ff<'_> {
                         tx.max_cmd_sn = tx.max_cmd_sn.wrapping_add(1);
                     }
                     TmfResponse::FunctionComplete
-                } else if conn.inflight.lock().contains(&rtt) {
-                    // The core finishes commands promptly: wait for it.
-                    conn.wait_inflight(|itt| itt == rtt);
+                } else if conn.abort_and_wait(|itt, _| itt == rtt) > 0 {
                     TmfResponse::FunctionComplete
                 } else {
                     TmfResponse::TaskDoesNotExist
@@ -1193,12 +1271,12 @@ impl Ff<'_> {
             }
             TmfFunction::AbortTaskSet | TmfFunction::ClearTaskSet => {
                 self.drop_pending(|w| w.lun_raw == t.lun);
-                conn.wait_inflight(|_| true);
+                conn.abort_and_wait(|_, l| l == t.lun);
                 TmfResponse::FunctionComplete
             }
             TmfFunction::LogicalUnitReset => {
                 self.drop_pending(|w| w.lun_raw == t.lun);
-                conn.wait_inflight(|_| true);
+                conn.abort_and_wait(|_, l| l == t.lun);
                 match self.session.as_ref().map(|s| s.reset(Some(lun))) {
                     Some(Ok(())) => TmfResponse::FunctionComplete,
                     _ => TmfResponse::LunDoesNotExist,
@@ -1206,7 +1284,7 @@ impl Ff<'_> {
             }
             TmfFunction::TargetWarmReset | TmfFunction::TargetColdReset => {
                 self.drop_pending(|_| true);
-                conn.wait_inflight(|_| true);
+                conn.abort_and_wait(|_, _| true);
                 if let Some(s) = self.session.as_ref() {
                     let _ = s.reset(None);
                 }
@@ -1216,8 +1294,7 @@ impl Ff<'_> {
             }
             TmfFunction::QueryTask => {
                 let rtt = t.referenced_task_tag;
-                if self.pending.iter().any(|w| w.itt == rtt) || conn.inflight.lock().contains(&rtt)
-                {
+                if self.pending.iter().any(|w| w.itt == rtt) || conn.in_core(rtt) {
                     TmfResponse::FunctionSucceeded
                 } else {
                     TmfResponse::FunctionComplete
@@ -1269,7 +1346,7 @@ impl Ff<'_> {
             pdu::LogoutReason::CloseSession | pdu::LogoutReason::CloseConnection => {
                 // Commands still running finish first (RFC 7143 11.14).
                 self.drop_pending(|_| true);
-                conn.wait_inflight(|_| true);
+                conn.wait_inflight();
                 (pdu::LogoutResponseCode::Closed, true)
             }
             _ => (pdu::LogoutResponseCode::RecoveryNotSupported, false),
@@ -1318,7 +1395,7 @@ fn run(conn: Arc<Conn>) {
         Err(RxError::Closed) => {}
     }
     conn.close();
-    conn.wait_inflight(|_| true);
+    conn.wait_inflight();
     conn.info.lock().logged_in = false;
     conn.finished.store(true, Relaxed);
     conn.idle.notify_all();
@@ -1437,7 +1514,7 @@ fn full_feature(conn: &Arc<Conn>, rx: &mut Rx, done: LoginDone) {
     // Nexus loss: the socket goes first so nothing else arrives, running
     // commands finish, then the SCST session closes.
     conn.close();
-    conn.wait_inflight(|_| true);
+    conn.wait_inflight();
     drop(ff.session.take());
     pr_info!("iscsi: conn {}: closed\n", conn.id);
 }

@@ -108,6 +108,8 @@ pub mod asc {
     pub const WRITE_ERROR: Asc = Asc(0x0c, 0x00);
     /// 0D/02 COPY TARGET DEVICE NOT REACHABLE.
     pub const COPY_TARGET_NOT_REACHABLE: Asc = Asc(0x0d, 0x02);
+    /// 0E/03 INVALID FIELD IN COMMAND INFORMATION UNIT.
+    pub const INVALID_FIELD_IN_IU: Asc = Asc(0x0e, 0x03);
     /// 11/00 UNRECOVERED READ ERROR.
     pub const UNRECOVERED_READ_ERROR: Asc = Asc(0x11, 0x00);
     /// 1A/00 PARAMETER LIST LENGTH ERROR.
@@ -368,6 +370,13 @@ impl Sense {
         )
     }
 
+    /// ILLEGAL REQUEST, INVALID FIELD IN COMMAND INFORMATION UNIT: the
+    /// transport's expected data transfer length is shorter than the data
+    /// the command writes (FCP-4 9.4.2 b; SAM-5 5.4.3 "overflow").
+    pub const fn invalid_field_in_iu() -> Self {
+        Self::new(Key::IllegalRequest, asc::INVALID_FIELD_IN_IU)
+    }
+
     /// ILLEGAL REQUEST, PARAMETER LIST LENGTH ERROR.
     pub const fn param_list_length_error() -> Self {
         Self::new(Key::IllegalRequest, asc::PARAMETER_LIST_LENGTH_ERROR)
@@ -600,6 +609,14 @@ pub fn set_fixed_field_pointer(buf: &mut [u8], in_cdb: bool, byte: u16) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn invalid_field_in_iu_encoding() {
+        let mut b = [0u8; 18];
+        let n = Sense::invalid_field_in_iu().encode(Format::Fixed, false, &mut b);
+        assert_eq!(n, 18);
+        assert_eq!((b[0], b[2], b[12], b[13]), (0x70, 0x05, 0x0e, 0x03));
+    }
 
     #[test]
     fn fixed_invalid_field_layout() {

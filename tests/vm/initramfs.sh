@@ -84,6 +84,16 @@ cp -a "$ov/lib/modules/$kver/extra" "$dm/lib/modules/$kver/"
 /sbin/depmod -b "$dm" "$kver"
 cp "$dm/lib/modules/$kver"/modules.* "$ov/lib/modules/$kver/"
 rm -rf "$dm"
+# Our own test tools, rebuilt every run like the modules: the hostile
+# initiator (tests/iscsi_hostile), plus any shared library the base lacks.
+(cd "$TOP" && ${CARGO:-cargo} build --release --quiet -p iscsi_hostile) ||
+	{ echo "initramfs: building iscsi-hostile failed" >&2; exit 1; }
+bin=${CARGO_TARGET_DIR:-$TOP/target}/release/iscsi-hostile
+install -D -m 0755 "$bin" "$ov/usr/bin/iscsi-hostile"
+{ ldd "$bin" 2>/dev/null || true; } | awk '/=>/ {print $3} /^\t\/lib/ {print $1}' | while read -r lib; do
+	[ -n "$lib" ] && [ -e "$lib" ] && [ ! -e "$BASE/root$lib" ] || continue
+	install -D -m 0755 "$(readlink -f "$lib")" "$ov$lib"
+done
 install -m 0755 "$HERE/guest/init" "$ov/init"
 install -m 0644 "$HERE/guest/lib.sh" "$ov/tests/lib.sh"
 cp -a "$HERE/cases" "$ov/tests/cases"
