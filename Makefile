@@ -10,13 +10,14 @@
 #                       scripted run when not on a terminal)
 #   make fmt-check      rustfmt in check mode
 #   make fuzz           run the fuzz targets for a bounded time
+#   make bench          iSCSI IOPS/throughput, scst-rs vs LIO, in a VM
 #   make clean
 
 # When KDIR is empty, scripts/kmake.sh sets up the cached test kernel.
 export KDIR
 CLIPPY ?=
 
-.PHONY: all modules check test-host test-vm demo fmt fmt-check clippy fuzz clean toolchain kernel conformance
+.PHONY: all modules check test-host test-vm demo fmt fmt-check clippy fuzz clean toolchain kernel conformance bench
 
 all: modules
 
@@ -44,6 +45,9 @@ demo: modules
 
 conformance:
 	scripts/conformance.sh
+
+bench:
+	scripts/bench.sh
 
 RS_FILES = $(shell git ls-files '*.rs' 2>/dev/null || find . -name '*.rs' -not -path './target/*')
 
