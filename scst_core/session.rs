@@ -256,6 +256,18 @@ struct SessionInner<T: TargetDriver> {
 impl<T: TargetDriver> Session<T> {
     /// Opens a session of `initiator` on the target `target`.
     pub fn new(driver: Arc<T>, target: &str, initiator: &str) -> Result<Self> {
+        Self::open(driver, target, initiator, None)
+    }
+
+    /// Opens a session of the iSCSI initiator port `initiator`,`isid` on
+    /// `target`: persistent reservations see the port's TransportID
+    /// (`name,i,0x<ISID>`, SPC-4 7.6.4.6), so two sessions of one
+    /// initiator with different ISIDs are different I_T nexuses.
+    pub fn with_isid(driver: Arc<T>, target: &str, initiator: &str, isid: u64) -> Result<Self> {
+        Self::open(driver, target, initiator, Some(isid))
+    }
+
+    fn open(driver: Arc<T>, target: &str, initiator: &str, isid: Option<u64>) -> Result<Self> {
         let core = Core::get()?;
         let mut config = core.config.lock();
         let group = match acl::choose_group(
@@ -272,9 +284,13 @@ impl<T: TargetDriver> Session<T> {
         let id = config.next_session_id();
         let initiator_c = CString::try_from_fmt(fmt!("{initiator}"))?;
         let target_c = CString::try_from_fmt(fmt!("{target}"))?;
-        // Initiators are identified by name (an iSCSI-style TransportID),
-        // which scst_local and iSCSI both have.
-        let tid = pr::TransportId::iscsi_name(initiator.as_bytes()).ok_or(EINVAL)?;
+        // Initiators are identified by an iSCSI-style TransportID: the name
+        // alone (scst_local), or the port (iSCSI: name and ISID).
+        let tid = match isid {
+            Some(isid) => pr::TransportId::iscsi_port(initiator.as_bytes(), isid),
+            None => pr::TransportId::iscsi_name(initiator.as_bytes()),
+        }
+        .ok_or(EINVAL)?;
         let nexus = pr::ItNexus { tid, rtpi: 1 };
         let sc = Arc::pin_init(
             pin_init!(SessionCore {
@@ -419,7 +435,8 @@ impl<T: TargetDriver> Work for Cmd<T> {
         };
         let cdb = &n.cdb[..n.cdb_len.min(n.cdb.len())];
         let mut buf = KVVec::new();
-        let mut spdtl = 0u32;
+        // The data-out length the CDB describes, once decoded.
+        let mut spdtl = None;
         let outcome = execute(
             &self.sess.core,
             &self.sess.sc,
@@ -451,11 +468,7 @@ impl<T: TargetDriver> Work for Cmd<T> {
                 sense: &sense_buf[..sense_len.min(sense_buf.len())],
                 data: &buf[..len],
                 resid,
-                transfer_len: if n.data_out.is_some() {
-                    spdtl
-                } else {
-                    u32::try_from(produced).unwrap_or(u32::MAX)
-                },
+                transfer_len: spdtl.unwrap_or(u32::try_from(produced).unwrap_or(u32::MAX)),
             },
         );
     }
@@ -482,7 +495,7 @@ fn execute(
     expected: u32,
     data_out: Option<&[u8]>,
     buf: &mut KVVec<u8>,
-    spdtl: &mut u32,
+    spdtl: &mut Option<u32>,
 ) -> Outcome {
     match execute_inner(core, sc, lun, cdb, expected, data_out, buf, spdtl) {
         Ok(o) => o,
@@ -499,7 +512,7 @@ fn execute_inner(
     expected: u32,
     data_out: Option<&[u8]>,
     buf: &mut KVVec<u8>,
-    spdtl: &mut u32,
+    spdtl: &mut Option<u32>,
 ) -> core::result::Result<Outcome, Sense> {
     let opcode = cdb.first().copied().unwrap_or(0);
     let alloc = (expected as usize).min(MAX_XFER);
@@ -593,10 +606,10 @@ fn execute_inner(
     if data_len > MAX_XFER {
         return Err(Sense::invalid_field_in_cdb(0, None));
     }
-    // data_len <= MAX_XFER here, so it fits.
-    *spdtl = u32::try_from(data_len).unwrap_or(u32::MAX);
     let out: &[u8] = match decoded.direction {
         DataDirection::Write | DataDirection::Bidi => {
+            // data_len <= MAX_XFER here, so it fits.
+            *spdtl = Some(u32::try_from(data_len).unwrap_or(u32::MAX));
             let d = data_out.unwrap_or(&[]);
             if d.len() < data_len && decoded.flags.contains(cdb::OpFlags::WRITE_MEDIUM) {
                 // Less data than the command writes (an iSCSI expected

@@ -1455,7 +1455,8 @@ fn full_feature(conn: &Arc<Conn>, rx: &mut Rx, done: LoginDone) {
     } else {
         let target = core::str::from_utf8(&done.target).unwrap_or("");
         let initiator = core::str::from_utf8(&done.initiator).unwrap_or("");
-        match Session::new(conn.state.driver.clone(), target, initiator) {
+        let isid = done.isid.iter().fold(0u64, |a, &b| (a << 8) | u64::from(b));
+        match Session::with_isid(conn.state.driver.clone(), target, initiator, isid) {
             Ok(s) => Some(s),
             Err(e) => {
                 pr_warn!(
