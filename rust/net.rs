@@ -229,6 +229,14 @@ impl Socket {
         unsafe { bindings::scst_helper_sock_set_rcvtimeo(self.sock.as_ptr(), jiffies as isize) };
     }
 
+    /// Sets how long [`Socket::send`] may block on a full send buffer
+    /// before it fails (whole seconds, at least 1), so a peer that stops
+    /// reading cannot hold the sending thread forever.
+    pub fn set_snd_timeout(&self, secs: u32) {
+        // SAFETY: The socket and its `sk` are valid while `self` lives.
+        unsafe { bindings::sock_set_sndtimeo((*self.sock.as_ptr()).sk, secs.max(1).into()) };
+    }
+
     /// Disables Nagle's algorithm (`TCP_NODELAY`).
     pub fn set_nodelay(&self) {
         // SAFETY: The socket is a valid TCP socket with a valid `sk`.

@@ -52,6 +52,9 @@ const RX_POLL_MS: u32 = 1000;
 pub(crate) const LOGIN_TIMEOUT_MS: u32 = 15_000;
 /// How long a peer may stall in the middle of a PDU.
 const MID_PDU_TIMEOUT_MS: u32 = 30_000;
+/// How long a send may wait for room in the socket buffer before the
+/// connection is dropped (seconds).
+const SEND_TIMEOUT_S: u32 = 30;
 /// SCSI status TASK SET FULL.
 const TASK_SET_FULL: u8 = 0x28;
 
@@ -200,6 +203,9 @@ pub(crate) fn xmit_response(mut cmd: CmdHandle, rsp: Response<'_>) {
 /// Starts a connection's thread for an accepted socket.
 pub(crate) fn start(state: &Arc<State>, sock: Socket) -> Result {
     sock.set_rcv_timeout(Some(RX_POLL_MS));
+    // Responses are sent by the core's command threads, which serve every
+    // session: a peer that stops reading must not block one for long.
+    sock.set_snd_timeout(SEND_TIMEOUT_S);
     sock.set_nodelay();
     let conn = Arc::pin_init(
         pin_init!(Conn {
