@@ -235,24 +235,16 @@ fn name<'a>(off: usize, tok: &'a [u8], max: usize, what: &'static str) -> Result
     core::str::from_utf8(tok).or(err(off, "not printable ASCII"))
 }
 
-/// Checks an iSCSI name as a target name: `iqn.`, `eui.` or `naa.` format,
-/// at most 223 bytes, no upper case (RFC 3722 normalises names to lower
-/// case, so an upper-case name could never match a login).
+/// Checks an iSCSI name as a target name: printable ASCII and a valid
+/// `iqn.`, `eui.` or `naa.` name of at most 223 bytes, lower case (RFC 3722
+/// normalises names to lower case, so an upper-case name could never match
+/// a login); the format rules are [`super::discovery::validate_iscsi_name`]'s.
 pub fn check_iscsi_name(off: usize, tok: &[u8]) -> Result<&str, Error> {
     let s = name(off, tok, MAX_NAME_LEN, "iSCSI name longer than 223 bytes")?;
-    let lower = |p: &str| tok.len() > p.len() && tok[..p.len()].eq_ignore_ascii_case(p.as_bytes());
-    if !(lower("iqn.") || lower("eui.") || lower("naa.")) {
-        return err(off, "iSCSI name must start with iqn., eui. or naa.");
-    }
-    if let Some(i) = tok.iter().position(|c| c.is_ascii_uppercase()) {
-        return err(off + i, "iSCSI names are lower case (RFC 3722)");
-    }
-    if let Some(i) = tok
-        .iter()
-        .position(|&c| !(c.is_ascii_alphanumeric() || b".-:".contains(&c)))
-    {
-        return err(off + i, "character not allowed in an iSCSI name");
-    }
+    super::discovery::validate_iscsi_name(tok).map_err(|e| Error {
+        offset: off,
+        what: e.description(),
+    })?;
     Ok(s)
 }
 
@@ -601,17 +593,15 @@ mod tests {
             "iSCSI name must start with iqn., eui. or naa."
         );
         let x = e("add_target iqn.2026-11.org.Example:x");
+        assert_eq!((x.offset, x.what), (11, "iSCSI names are lowercase"));
         assert_eq!(
-            (x.offset, x.what),
-            (27, "iSCSI names are lower case (RFC 3722)")
+            e("add_target iqn.2026-11.a_b").what,
+            "invalid character in iSCSI name"
         );
+        assert_eq!(e("add_target iqn.").what, "iqn. name needs a yyyy-mm date");
         assert_eq!(
-            e("add_target iqn.a_b").what,
-            "character not allowed in an iSCSI name"
-        );
-        assert_eq!(
-            e("add_target iqn.").what,
-            "iSCSI name must start with iqn., eui. or naa."
+            e("add_target eui.0123").what,
+            "eui. name needs 16 hex digits"
         );
         let long = std::format!("add_target iqn.{}", "a".repeat(220));
         assert_eq!(e(&long).what, "iSCSI name longer than 223 bytes");
@@ -837,15 +827,21 @@ mod tests {
             Ok(Cmd::Disallow(T, "*"))
         );
         assert_eq!(e("allow").what, "target name expected");
-        assert_eq!(e("allow iqn.x").what, "initiator name pattern expected");
+        assert_eq!(
+            e("allow iqn.2026-11.org.example:d").what,
+            "initiator name pattern expected"
+        );
         assert_eq!(
             e("allow nope *").what,
             "iSCSI name must start with iqn., eui. or naa."
         );
-        assert_eq!(e("allow iqn.x a b").what, "too many arguments");
-        let long = std::format!("allow iqn.x {}", "a".repeat(256));
+        assert_eq!(e(&std::format!("allow {T} a b")).what, "too many arguments");
+        let long = std::format!("allow {T} {}", "a".repeat(256));
         assert_eq!(e(&long).what, "pattern too long");
-        assert_eq!(e("allow iqn.x a\x7f").what, "not printable ASCII");
+        assert_eq!(
+            e(&std::format!("allow {T} a\x7f")).what,
+            "not printable ASCII"
+        );
     }
 
     #[test]
