@@ -267,10 +267,10 @@ impl<M: Media> VirtualDisk<M> {
                         if read_only {
                             return Err(Sense::write_protected());
                         }
-                        let data = cmd
-                            .data_out
-                            .get(..len)
-                            .ok_or_else(Sense::param_list_length_error)?;
+                        // A transport may have delivered less than the CDB
+                        // asks for (an iSCSI expected length below it): what
+                        // came is written, nothing more.
+                        let data = cmd.data_out.get(..len).unwrap_or(cmd.data_out);
                         let fua = rw.fua || self.cfg.write_through;
                         self.media.write(data, pos, fua).map_err(io_error)?;
                         Ok(0)

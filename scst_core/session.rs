@@ -611,18 +611,23 @@ fn execute_inner(
             // data_len <= MAX_XFER here, so it fits.
             *spdtl = Some(u32::try_from(data_len).unwrap_or(u32::MAX));
             let d = data_out.unwrap_or(&[]);
-            if d.len() < data_len && decoded.flags.contains(cdb::OpFlags::WRITE_MEDIUM) {
-                // Less data than the command writes (an iSCSI expected
-                // length below the CDB's): refused before anything is
-                // written: FCP-4 9.4.2's choice b (libiscsi's residual
-                // tests accept it, as they accept writing only EDTL bytes).
+            if d.len() >= data_len {
+                &d[..data_len]
+            } else if matches!(opcode, 0x0a | 0x2a | 0xaa | 0x8a | 0x2e | 0xae | 0x8e) {
+                // A WRITE or WRITE AND VERIFY with less data than its CDB
+                // (an iSCSI expected length below the transfer length):
+                // the data that came is written and nothing beyond it, and
+                // the transport reports the overflow (FCP-4 9.4.2 a; what
+                // libiscsi's residual tests expect).
+                d
+            } else if decoded.flags.contains(cdb::OpFlags::WRITE_MEDIUM) {
+                // Other medium writes (WRITE SAME, COMPARE AND WRITE, ...)
+                // need all their data: refused before anything is written.
                 return Err(Sense::invalid_field_in_iu());
-            }
-            if d.len() < data_len {
-                // The initiator sent less than the CDB describes.
+            } else {
+                // A parameter list shorter than the CDB describes.
                 return Err(Sense::param_list_length_error());
             }
-            &d[..data_len]
         }
         _ => &[],
     };
