@@ -171,13 +171,32 @@ pub(crate) struct CmdHandle {
     answered: bool,
 }
 
+/// What a SCSI Response needs to know of its task.
+#[derive(Clone, Copy)]
+struct Task {
+    itt: u32,
+    immediate: bool,
+    /// R2Ts and Data-Ins sent for the task (the response's ExpDataSN).
+    exp_data_sn: u32,
+}
+
+impl CmdHandle {
+    fn task(&self) -> Task {
+        Task {
+            itt: self.itt,
+            immediate: self.immediate,
+            exp_data_sn: self.exp_data_sn,
+        }
+    }
+}
+
 impl Drop for CmdHandle {
     fn drop(&mut self) {
         if !self.answered {
             // The core could not take the command (out of memory): the
             // initiator gets TASK SET FULL and may retry.
             let c = self.conn.clone();
-            let _ = c.send_status(self, TASK_SET_FULL, &[], xfer::Residual::NONE);
+            let _ = c.send_status(self.task(), TASK_SET_FULL, &[], xfer::Residual::NONE);
             c.retire(self.itt);
         }
     }
@@ -641,13 +660,7 @@ impl Conn {
     }
 
     /// Sends status without data (SCSI Response) for `cmd`.
-    fn send_status(
-        &self,
-        cmd: &CmdHandle,
-        status: u8,
-        sense: &[u8],
-        res: xfer::Residual,
-    ) -> Result {
+    fn send_status(&self, cmd: Task, status: u8, sense: &[u8], res: xfer::Residual) -> Result {
         let mut seg = [0u8; 2 + 252];
         let seg_len = if sense.is_empty() {
             0
@@ -698,7 +711,7 @@ impl Conn {
         // CDB wants more, underflow when less.
         let res = xfer::residual(cmd.edtl, u64::from(rsp.transfer_len));
         if data.is_empty() {
-            return self.send_status(cmd, rsp.status, rsp.sense, res);
+            return self.send_status(cmd.task(), rsp.status, rsp.sense, res);
         }
         let with_status = xfer::status_in_data_in_allowed(rsp.status, rsp.sense.len(), false);
         let mut tx = self.tx.lock();
@@ -741,17 +754,11 @@ impl Conn {
         }
         drop(tx);
         if !with_status {
-            let c = CmdHandle {
-                conn: cmd.conn.clone(),
-                itt: cmd.itt,
-                lun: cmd.lun,
-                edtl: cmd.edtl,
-                read: cmd.read,
-                immediate: cmd.immediate,
+            let t = Task {
                 exp_data_sn: count,
-                answered: true,
+                ..cmd.task()
             };
-            self.send_status(&c, rsp.status, rsp.sense, res)?;
+            self.send_status(t, rsp.status, rsp.sense, res)?;
         }
         Ok(())
     }
@@ -962,18 +969,13 @@ impl Ff<'_> {
     /// Sends CHECK CONDITION for a command the target refuses before the
     /// core sees it.
     fn fail_cmd(&self, c: &pdu::ScsiCommand, status: u8, sense: &[u8]) -> Result<(), RxError> {
-        let h = CmdHandle {
-            conn: self.conn.clone(),
+        let t = Task {
             itt: c.itt,
-            lun: c.lun,
-            edtl: c.expected_data_len,
-            read: c.read,
             immediate: c.immediate,
             exp_data_sn: 0,
-            answered: true,
         };
         self.conn
-            .send_status(&h, status, sense, xfer::residual(c.expected_data_len, 0))?;
+            .send_status(t, status, sense, xfer::residual(c.expected_data_len, 0))?;
         Ok(())
     }
 
@@ -1118,15 +1120,10 @@ impl Ff<'_> {
             }
             None => {
                 // No memory for the data, or too large: BUSY-like answer.
-                let h = CmdHandle {
-                    conn: self.conn.clone(),
+                let t = Task {
                     itt: w.itt,
-                    lun: w.lun_raw,
-                    edtl: w.edtl,
-                    read: false,
                     immediate: w.immediate,
                     exp_data_sn: w.r2ts,
-                    answered: true,
                 };
                 let sense: &[u8] = if w.edtl > MAX_TRANSFER {
                     &INVALID_CDB_SENSE
@@ -1139,7 +1136,7 @@ impl Ff<'_> {
                     TASK_SET_FULL
                 };
                 self.conn
-                    .send_status(&h, status, sense, xfer::Residual::NONE)?;
+                    .send_status(t, status, sense, xfer::Residual::NONE)?;
                 Ok(())
             }
         }
