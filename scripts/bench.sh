@@ -92,25 +92,8 @@ runs=$(grep -a -o 'SCST-BENCH-END .*' "$LOG" | sed 's/^SCST-BENCH-END //')
 # Kernel-log findings (the patterns of tests/vm/report.sh), by the run that
 # was going on; the first 60 lines of each run's first finding go to
 # splat.txt.
-splat='(WARNING:|BUG:|Oops|kernel BUG at|general protection fault|Unable to handle|Kernel panic|KASAN:|UBSAN:|possible recursive locking|possible circular locking|inconsistent lock state|DEBUG_LOCKS_WARN_ON|suspicious RCU usage|sleeping function called from invalid context|scheduling while atomic|panicked at|rust_panic|blocked for more than|soft lockup|hard LOCKUP|self-detected stall|new suspected memory leak|unreferenced object 0x)'
-splatinfo=$(awk -v re="$splat" '
-	/SCST-BENCH-BEGIN / { sub(/.*SCST-BENCH-BEGIN /, ""); where = "during " $1 " " $2; next }
-	/SCST-BENCH-END / { sub(/.*SCST-BENCH-END /, ""); where = "after " $1 " " $2 " (tear-down)"; next }
-	/^SCST-KMEMLEAK-BEGIN/ { where = "in the final kmemleak scan"; next }
-	$0 ~ re {
-		w = (where == "" ? "before the first run" : where)
-		n[w]++
-		if (n[w] == 1) { order[++k] = w; first[w] = NR ": " substr($0, 1, 150) }
-	}
-	END { for (i = 1; i <= k; i++) printf "  %s: %d finding line(s), first at console line %s\n", order[i], n[order[i]], first[order[i]] }
-' "$LOG")
-: >"$OUT/splat.txt"
-if [ -n "$splatinfo" ]; then
-	echo "$splatinfo" | sed -n 's/.*first at console line \([0-9]*\):.*/\1/p' | while read -r l; do
-		echo "==== console.log.txt line $l ===="
-		sed -n "$l,$((l + 59))p" "$LOG"
-	done >"$OUT/splat.txt"
-fi
+. "$TOP/tests/vm/splat.sh"
+splatinfo=$(splat_scan "$LOG" BENCH "$OUT/splat.txt")
 
 # Medians: rows workload x backend; the metric is IOPS for 4 KiB workloads
 # and MiB/s for 1 MiB ones. A cell without results says why (the guest's

@@ -142,25 +142,8 @@ runinfo=$(grep -a -E '^SCST-CONF-(END|ERROR) ' "$LOG" | sed 's/^SCST-CONF-//')
 # Kernel-log findings (the patterns of tests/vm/report.sh), by the run that
 # was going on: the first finding of each run with its first 60 lines goes
 # to splat.txt.
-splat='(WARNING:|BUG:|Oops|kernel BUG at|general protection fault|Unable to handle|Kernel panic|KASAN:|UBSAN:|possible recursive locking|possible circular locking|inconsistent lock state|DEBUG_LOCKS_WARN_ON|suspicious RCU usage|sleeping function called from invalid context|scheduling while atomic|panicked at|rust_panic|blocked for more than|soft lockup|hard LOCKUP|self-detected stall|new suspected memory leak|unreferenced object 0x)'
-splatinfo=$(awk -v re="$splat" '
-	/^SCST-CONF-BEGIN / { where = "during " $2 " " $3; next }
-	/^SCST-CONF-END / { where = "after " $2 " " $3 " (tear-down)"; next }
-	/^SCST-KMEMLEAK-BEGIN/ { where = "in the final kmemleak scan"; next }
-	$0 ~ re {
-		w = (where == "" ? "before the first run" : where)
-		n[w]++
-		if (n[w] == 1) { order[++k] = w; first[w] = NR ": " substr($0, 1, 150) }
-	}
-	END { for (i = 1; i <= k; i++) printf "  %s: %d finding line(s), first at console line %s\n", order[i], n[order[i]], first[order[i]] }
-' "$LOG")
-: >"$OUT/splat.txt"
-if [ -n "$splatinfo" ]; then
-	echo "$splatinfo" | sed -n 's/.*first at console line \([0-9]*\):.*/\1/p' | while read -r l; do
-		echo "==== console.log.txt line $l ===="
-		sed -n "$l,$((l + 59))p" "$LOG"
-	done >"$OUT/splat.txt"
-fi
+. "$TOP/tests/vm/splat.sh"
+splatinfo=$(splat_scan "$LOG" CONF "$OUT/splat.txt")
 
 # The table: one row per test, columns config x target.
 {

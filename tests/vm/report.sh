@@ -35,7 +35,8 @@ elif ! grep -q "SCST-DONE" "$L"; then
 fi
 
 # Kernel splats: any of these fails the run.
-splat='(WARNING:|BUG:|Oops|kernel BUG at|general protection fault|Unable to handle|Kernel panic|KASAN:|UBSAN:|possible recursive locking|possible circular locking|inconsistent lock state|DEBUG_LOCKS_WARN_ON|suspicious RCU usage|sleeping function called from invalid context|scheduling while atomic|panicked at|rust_panic|blocked for more than|soft lockup|hard LOCKUP|self-detected stall|new suspected memory leak|unreferenced object 0x)'
+. "$(dirname "$0")/splat.sh"
+splat=$SPLAT_RE
 if grep -nE "$splat" "$L" >"$log.splat"; then
 	res FAIL "kernel log: clean (found: $(head -n 1 "$log.splat" | cut -c1-160))"
 	echo "---- kernel log excerpt ----"
