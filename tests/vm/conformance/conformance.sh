@@ -50,19 +50,47 @@ sg_wait() {
 	return 1
 }
 
-# ---------------------------------------------------------------- scst-rs
-# scst_up CONFIG -> prints the sg device of LUN 0
-scst_up() {
-	local bs=512 flags= host
+# conf_geometry CONFIG: sets BS (block size) and RO (1: write-protected LU)
+conf_geometry() {
+	BS=512 RO=0
 	case $1 in
 	fileio512) ;;
-	fileio4096) bs=4096 ;;
-	readonly) flags=READ_ONLY ;;
+	fileio4096) BS=4096 ;;
+	readonly) RO=1 ;;
 	*) echo "unknown configuration $1" >&2; return 1 ;;
 	esac
+}
+
+# rmmod_loaded MODULE...: unloads those that are loaded, in order
+rmmod_loaded() {
+	local m rc=0
+	for m in "$@"; do lsmod | grep -q "^$m " && { rmmod $m || rc=1; }; done
+	return $rc
+}
+
+# ---------------------------------------------------------------- scst-rs
+# scst_vdisk_up: the vdisk conf0 on /tmp/scst.img, $BS and $RO
+scst_vdisk_up() {
+	local flags=
+	[ "$RO" = 1 ] && flags=READ_ONLY
 	modprobe scst_vdisk || return 1
 	dd if=/dev/zero of=/tmp/scst.img bs=1M count=$SIZE_MB 2>/dev/null || return 1
-	cmd vdisk/vdisk "open conf0 /tmp/scst.img $bs $flags" || return 1
+	cmd vdisk/vdisk "open conf0 /tmp/scst.img $BS $flags"
+}
+
+# scst_vdisk_down: closes conf0 and unloads the core (after the target driver)
+scst_vdisk_down() {
+	local rc=0
+	grep -q '^conf0 ' $P/vdisk/vdisk 2>/dev/null && { cmd vdisk/vdisk "close conf0" || rc=1; }
+	rmmod_loaded scst_vdisk scst_core || rc=1
+	rm -f /tmp/scst.img
+	return $rc
+}
+
+# scst_up CONFIG -> prints the sg device of LUN 0
+scst_up() {
+	local host
+	conf_geometry $1 && scst_vdisk_up || return 1
 	cmd groups/Default/devices "add conf0 0" || return 1
 	modprobe scst_local || return 1
 	host=$(awk '$1 == "scst_local_host" {print $2}' $P/scst_local/scst_local)
@@ -71,36 +99,46 @@ scst_up() {
 }
 
 scst_down() {
-	local m rc=0
-	for m in scst_local; do lsmod | grep -q "^$m " && { rmmod $m || rc=1; }; done
-	grep -q '^conf0 ' $P/vdisk/vdisk 2>/dev/null && { cmd vdisk/vdisk "close conf0" || rc=1; }
-	for m in scst_vdisk scst_core; do lsmod | grep -q "^$m " && { rmmod $m || rc=1; }; done
-	rm -f /tmp/scst.img
+	local rc=0
+	rmmod_loaded scst_local || rc=1
+	scst_vdisk_down || rc=1
 	return $rc
 }
 
 # -------------------------------------------------------------------- LIO
-# lio_up CONFIG -> prints the sg device of LUN 0
-lio_up() {
-	local bs=512 ro=0 dev=$CFS/core/fileio_0/conf0 tpg=$CFS/loopback/$LIO_WWN/tpgt_1 addr hctl acl
-	case $1 in
-	fileio512) ;;
-	fileio4096) bs=4096 ;;
-	readonly) ro=1 ;;
-	*) echo "unknown configuration $1" >&2; return 1 ;;
-	esac
-	modprobe target_core_mod && modprobe target_core_file && modprobe tcm_loop || return 1
+LIO_DEV=$CFS/core/fileio_0/conf0
+
+# lio_backstore_up FABRIC_MODULE: a fileio backstore on /tmp/lio.img with $BS
+lio_backstore_up() {
+	modprobe target_core_mod && modprobe target_core_file && modprobe $1 || return 1
 	dd if=/dev/zero of=/tmp/lio.img bs=1M count=$SIZE_MB 2>/dev/null || return 1
-	mkdir -p $dev || return 1
-	echo "fd_dev_name=/tmp/lio.img,fd_dev_size=$((SIZE_MB * 1048576))" >$dev/control || return 1
-	echo 1 >$dev/enable || return 1
+	mkdir -p $LIO_DEV || return 1
+	echo "fd_dev_name=/tmp/lio.img,fd_dev_size=$((SIZE_MB * 1048576))" >$LIO_DEV/control || return 1
+	echo 1 >$LIO_DEV/enable || return 1
 	# block_size is reset from the backstore's hw_block_size on enable,
 	# and can be changed only while the device is not exported.
-	echo $bs >$dev/attrib/block_size || return 1
+	echo $BS >$LIO_DEV/attrib/block_size
+}
+
+# lio_backstore_down FABRIC_MODULE: after the fabric's configfs groups are
+# gone; the configfs group core/fileio_0 holds a reference on its module
+lio_backstore_down() {
+	local rc=0
+	[ -d $LIO_DEV ] && { rmdir $LIO_DEV || rc=1; }
+	[ -d $CFS/core/fileio_0 ] && { rmdir $CFS/core/fileio_0 || rc=1; }
+	rmmod_loaded $1 target_core_file target_core_mod || rc=1
+	rm -f /tmp/lio.img
+	return $rc
+}
+
+# lio_up CONFIG -> prints the sg device of LUN 0
+lio_up() {
+	local dev=$LIO_DEV tpg=$CFS/loopback/$LIO_WWN/tpgt_1 addr hctl acl
+	conf_geometry $1 && lio_backstore_up tcm_loop || return 1
 	mkdir -p $tpg/lun/lun_0 || return 1
 	addr=$(cat $tpg/address) || return 1 # H:0:T of the tcm_loop SCSI host
 	hctl=$addr:0
-	if [ $ro = 0 ]; then
+	if [ $RO = 0 ]; then
 		# Demo mode: the nexus gets a dynamic ACL that sees every LUN
 		# read-write; linking the LUN adds the SCSI device.
 		echo $LIO_INIT >$tpg/nexus || return 1
@@ -122,13 +160,13 @@ lio_up() {
 }
 
 lio_down() {
-	local dev=$CFS/core/fileio_0/conf0 wwn=$CFS/loopback/$LIO_WWN tpg=$CFS/loopback/$LIO_WWN/tpgt_1 acl m rc=0
+	local wwn=$CFS/loopback/$LIO_WWN tpg=$CFS/loopback/$LIO_WWN/tpgt_1 acl rc=0
 	# Order matters: unlinking the LUN removes the SCSI disk (tcm_loop finds
 	# it by H:C:T:L: deleting it through sysfs first would leave the port
 	# count up and the nexus could not be dropped); an ACL cannot be removed
 	# while a session uses it (rmdir blocks for good), so the nexus is dropped
-	# before the ACL; the configfs groups loopback/ and core/fileio_0 hold
-	# references on their modules.
+	# before the ACL; the configfs group loopback/ holds a reference on
+	# tcm_loop.
 	if [ -d $tpg ]; then
 		acl=$tpg/acls/$LIO_INIT
 		[ -L $acl/lun_0/lun_0 ] && { rm $acl/lun_0/lun_0 || rc=1; }
@@ -141,12 +179,7 @@ lio_down() {
 	fi
 	[ -d $wwn ] && { rmdir $wwn || rc=1; }
 	[ -d $CFS/loopback ] && { rmdir $CFS/loopback || rc=1; }
-	[ -d $dev ] && { rmdir $dev || rc=1; }
-	[ -d $CFS/core/fileio_0 ] && { rmdir $CFS/core/fileio_0 || rc=1; }
-	for m in tcm_loop target_core_file target_core_mod; do
-		lsmod | grep -q "^$m " && { rmmod $m || rc=1; }
-	done
-	rm -f /tmp/lio.img
+	lio_backstore_down tcm_loop || rc=1
 	return $rc
 }
 
@@ -156,16 +189,7 @@ LIO_IQN=iqn.2003-01.org.linux-iscsi.conf:lio
 
 # scsti_up CONFIG -> prints the iSCSI URL of LUN 0 (loopback portal)
 scsti_up() {
-	local bs=512 flags=
-	case $1 in
-	fileio512) ;;
-	fileio4096) bs=4096 ;;
-	readonly) flags=READ_ONLY ;;
-	*) echo "unknown configuration $1" >&2; return 1 ;;
-	esac
-	modprobe scst_vdisk && modprobe iscsi_scst || return 1
-	dd if=/dev/zero of=/tmp/scst.img bs=1M count=$SIZE_MB 2>/dev/null || return 1
-	cmd vdisk/vdisk "open conf0 /tmp/scst.img $bs $flags" || return 1
+	conf_geometry $1 && scst_vdisk_up && modprobe iscsi_scst || return 1
 	cmd iscsi/iscsi "add_target $SCST_IQN" || return 1
 	cmd iscsi/iscsi "add_portal 127.0.0.1:3260" || return 1
 	cmd scsi_tgt "add_group Default_$SCST_IQN" || return 1
@@ -174,11 +198,9 @@ scsti_up() {
 }
 
 scsti_down() {
-	local m rc=0
-	lsmod | grep -q "^iscsi_scst " && { rmmod iscsi_scst || rc=1; }
-	grep -q '^conf0 ' $P/vdisk/vdisk 2>/dev/null && { cmd vdisk/vdisk "close conf0" || rc=1; }
-	for m in scst_vdisk scst_core; do lsmod | grep -q "^$m " && { rmmod $m || rc=1; }; done
-	rm -f /tmp/scst.img
+	local rc=0
+	rmmod_loaded iscsi_scst || rc=1
+	scst_vdisk_down || rc=1
 	return $rc
 }
 
@@ -186,32 +208,21 @@ scsti_down() {
 # lioi_up CONFIG -> prints the iSCSI URL of LUN 0 (demo mode: dynamic ACLs,
 # no authentication; read-only through demo_mode_write_protect)
 lioi_up() {
-	local bs=512 ro=0 dev=$CFS/core/fileio_0/conf0 tpg=$CFS/iscsi/$LIO_IQN/tpgt_1
-	case $1 in
-	fileio512) ;;
-	fileio4096) bs=4096 ;;
-	readonly) ro=1 ;;
-	*) echo "unknown configuration $1" >&2; return 1 ;;
-	esac
-	modprobe target_core_mod && modprobe target_core_file && modprobe iscsi_target_mod || return 1
-	dd if=/dev/zero of=/tmp/lio.img bs=1M count=$SIZE_MB 2>/dev/null || return 1
-	mkdir -p $dev || return 1
-	echo "fd_dev_name=/tmp/lio.img,fd_dev_size=$((SIZE_MB * 1048576))" >$dev/control || return 1
-	echo 1 >$dev/enable || return 1
-	echo $bs >$dev/attrib/block_size || return 1
+	local tpg=$CFS/iscsi/$LIO_IQN/tpgt_1
+	conf_geometry $1 && lio_backstore_up iscsi_target_mod || return 1
 	mkdir -p $tpg/lun/lun_0 || return 1
-	ln -s $dev $tpg/lun/lun_0/conf0 || return 1
+	ln -s $LIO_DEV $tpg/lun/lun_0/conf0 || return 1
 	mkdir -p "$tpg/np/127.0.0.1:3260" || return 1
 	echo 0 >$tpg/attrib/authentication || return 1
 	echo 1 >$tpg/attrib/generate_node_acls || return 1
 	echo 1 >$tpg/attrib/cache_dynamic_acls || return 1
-	echo $ro >$tpg/attrib/demo_mode_write_protect || return 1
+	echo $RO >$tpg/attrib/demo_mode_write_protect || return 1
 	echo 1 >$tpg/enable || return 1
 	echo "iscsi://127.0.0.1/$LIO_IQN/0"
 }
 
 lioi_down() {
-	local dev=$CFS/core/fileio_0/conf0 tpg=$CFS/iscsi/$LIO_IQN/tpgt_1 m rc=0
+	local tpg=$CFS/iscsi/$LIO_IQN/tpgt_1 rc=0
 	if [ -d $tpg ]; then
 		echo 0 >$tpg/enable 2>/dev/null
 		[ -L $tpg/lun/lun_0/conf0 ] && { rm $tpg/lun/lun_0/conf0 || rc=1; }
@@ -221,12 +232,7 @@ lioi_down() {
 	fi
 	[ -d $CFS/iscsi/$LIO_IQN ] && { rmdir $CFS/iscsi/$LIO_IQN || rc=1; }
 	[ -d $CFS/iscsi ] && { rmdir $CFS/iscsi || rc=1; }
-	[ -d $dev ] && { rmdir $dev || rc=1; }
-	[ -d $CFS/core/fileio_0 ] && { rmdir $CFS/core/fileio_0 || rc=1; }
-	for m in iscsi_target_mod target_core_file target_core_mod; do
-		lsmod | grep -q "^$m " && { rmmod $m || rc=1; }
-	done
-	rm -f /tmp/lio.img
+	lio_backstore_down iscsi_target_mod || rc=1
 	return $rc
 }
 
