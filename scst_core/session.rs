@@ -593,8 +593,9 @@ fn execute_inner(
     // the data (a WRITE SAME to a read-only LU is DATA PROTECT, not a
     // parameter error). A WRITE or WRITE AND VERIFY of no blocks changes
     // nothing and is not refused.
-    let no_blocks =
-        matches!(opcode, 0x2a | 0xaa | 0x8a | 0x2e | 0xae | 0x8e) && decoded.data_len == 0;
+    // WRITE(6) is not among them: its length 0 means 256 blocks.
+    let plain_write = matches!(opcode, 0x2a | 0xaa | 0x8a | 0x2e | 0xae | 0x8e);
+    let no_blocks = plain_write && decoded.data_len == 0;
     if (t.read_only || ops.write_protected())
         && decoded.flags.contains(cdb::OpFlags::WRITE_MEDIUM)
         && !no_blocks
@@ -613,7 +614,7 @@ fn execute_inner(
             let d = data_out.unwrap_or(&[]);
             if d.len() >= data_len {
                 &d[..data_len]
-            } else if matches!(opcode, 0x0a | 0x2a | 0xaa | 0x8a | 0x2e | 0xae | 0x8e) {
+            } else if plain_write || opcode == 0x0a {
                 // A WRITE or WRITE AND VERIFY with less data than its CDB
                 // (an iSCSI expected length below the transfer length):
                 // the data that came is written and nothing beyond it, and
