@@ -14,6 +14,7 @@
 pub mod acl;
 pub mod bytes;
 pub mod cdb;
+pub mod extent;
 pub mod lun;
 pub mod mgmt;
 pub mod mode;
