@@ -12,6 +12,7 @@
 //! there is a `BUG()`).
 
 pub mod acl;
+pub mod aptpl;
 pub mod bytes;
 pub mod cdb;
 pub mod extent;

@@ -12,6 +12,7 @@
 //! | `groups/<G>/devices` | [`parse_group_devices`] | `add`, `del`, `replace`, `clear` |
 //! | `groups/<G>/names` | [`parse_group_names`] | `add`, `del`, `move`, `clear` |
 //! | `threads` | [`parse_threads`] | a thread count |
+//! | `pr_dir` | [`parse_pr_dir`] | a directory, or `none` |
 //! | `trace_level` | [`parse_core_trace_level`] | `all`, `none`, `default`, `value`, `set`, `add`, `del`, `dump_prs` |
 //! | `<handler>/trace_level` | [`parse_trace_level`] | the same without `dump_prs` |
 //! | `vdisk/vdisk` | [`parse_vdisk`] | `open`, `close`, `resync_size`, `set_t10_dev_id` |
@@ -137,6 +138,8 @@ pub enum Field {
     Flag,
     /// The T10 device id of `set_t10_dev_id`.
     T10DevId,
+    /// The directory written to `pr_dir`.
+    Directory,
 }
 
 impl Field {
@@ -161,6 +164,7 @@ impl Field {
             Field::BlockSize => "block size",
             Field::Flag => "flag",
             Field::T10DevId => "T10 device id",
+            Field::Directory => "directory",
         }
     }
 }
@@ -819,6 +823,34 @@ pub fn parse_threads(line: &[u8]) -> Result<u32, Error> {
 }
 
 // ---------------------------------------------------------------------------
+// /proc/scsi_tgt/pr_dir
+
+/// Longest directory accepted by `pr_dir` (device file names are appended).
+pub const MAX_PR_DIR_LEN: usize = 200;
+
+/// Parses a write to `/proc/scsi_tgt/pr_dir`: the absolute directory where
+/// persistent reservations with APTPL are kept, or `none` (any case) to
+/// refuse APTPL. Returns `None` for `none`.
+pub fn parse_pr_dir(line: &[u8]) -> Result<Option<&[u8]>, Error> {
+    let mut lx = Lexer::new(line)?;
+    let tok = lx.next().ok_or(Error::new(ErrorKind::Empty, 0))?;
+    lx.finish()?;
+    if keyword_eq(tok.text, "none", true) {
+        return Ok(None);
+    }
+    if tok.text.len() > MAX_PR_DIR_LEN {
+        return Err(Error::new(ErrorKind::TooLong(Field::Directory), tok.off));
+    }
+    if let Some(i) = tok.text.iter().position(|&b| b < 0x20 || b == 0x7f) {
+        return Err(Error::new(ErrorKind::Invalid(Field::Directory), tok.at(i)));
+    }
+    if tok.text.first() != Some(&b'/') {
+        return Err(Error::new(ErrorKind::RelativePath, tok.off));
+    }
+    Ok(Some(tok.text))
+}
+
+// ---------------------------------------------------------------------------
 // trace_level
 
 /// A trace token and the bits of the trace mask it stands for.
@@ -1439,6 +1471,34 @@ mod tests {
             id,
             lun,
         }
+    }
+
+    // ---- pr_dir ------------------------------------------------------------
+
+    #[test]
+    fn pr_dir() {
+        assert_eq!(
+            parse_pr_dir(b"/var/lib/scst/pr\n"),
+            Ok(Some(&b"/var/lib/scst/pr"[..]))
+        );
+        assert_eq!(parse_pr_dir(b"  /x  "), Ok(Some(&b"/x"[..])));
+        assert_eq!(parse_pr_dir(b"none"), Ok(None));
+        assert_eq!(parse_pr_dir(b"NONE\n"), Ok(None));
+        assert_eq!(e(parse_pr_dir(b"")), (ErrorKind::Empty, 0));
+        assert_eq!(e(parse_pr_dir(b"var/lib")), (ErrorKind::RelativePath, 0));
+        assert_eq!(e(parse_pr_dir(b"/a /b")), (ErrorKind::TooManyArguments, 3));
+        assert_eq!(
+            e(parse_pr_dir(b"/a\x01b")),
+            (ErrorKind::Invalid(Field::Directory), 2)
+        );
+        let mut long = vec![b'/'];
+        long.resize(MAX_PR_DIR_LEN, b'a');
+        assert!(parse_pr_dir(&long).is_ok());
+        long.push(b'a');
+        assert_eq!(
+            e(parse_pr_dir(&long)),
+            (ErrorKind::TooLong(Field::Directory), 0)
+        );
     }
 
     // ---- scst_local ------------------------------------------------------

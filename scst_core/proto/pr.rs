@@ -823,8 +823,13 @@ pub const fn max_saved_len(n: usize) -> usize {
 
 /// CRC-32 (IEEE 802.3 polynomial, reflected, initial and final XOR ~0).
 pub fn crc32(data: &[u8]) -> u32 {
+    crc32_parts(&[data])
+}
+
+/// [`crc32`] of the concatenation of `parts`.
+pub fn crc32_parts(parts: &[&[u8]]) -> u32 {
     let mut c = !0u32;
-    for &b in data {
+    for &b in parts.iter().flat_map(|p| p.iter()) {
         c ^= u32::from(b);
         for _ in 0..8 {
             let mask = (c & 1).wrapping_neg();
