@@ -28,6 +28,9 @@ pub struct OpenOptions {
     pub sync: bool,
     /// Bypass the page cache (`O_DIRECT`).
     pub direct: bool,
+    /// Create the file, readable and writable by its owner only, if it
+    /// does not exist (`O_CREAT`, mode 0600).
+    pub create: bool,
 }
 
 /// A file opened by the kernel.
@@ -66,10 +69,16 @@ impl KFile {
         if opts.direct {
             flags |= bindings::O_DIRECT;
         }
+        let mode = if opts.create {
+            flags |= bindings::O_CREAT;
+            0o600
+        } else {
+            0
+        };
         let flags = i32::try_from(flags).map_err(|_| EINVAL)?;
         // SAFETY: `path` is a valid NUL-terminated string; `filp_open`
         // returns a new file reference or an error pointer.
-        let file = from_err_ptr(unsafe { bindings::filp_open(path.as_char_ptr(), flags, 0) })?;
+        let file = from_err_ptr(unsafe { bindings::filp_open(path.as_char_ptr(), flags, mode) })?;
         let file = NonNull::new(file).ok_or(ENOENT)?;
         // INVARIANT: `file` was just opened and is owned by us.
         Ok(Self { file })

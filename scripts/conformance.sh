@@ -13,7 +13,7 @@
 # Environment (all optional):
 #   CONFORMANCE_TESTS    iscsi-test-cu -t argument for scst/lio (default LINUX)
 #   CONFORMANCE_ISCSI_TESTS  the same for scsti/lioi (default ALL)
-#   CONFORMANCE_CONFIGS  LU configurations (default "fileio512 fileio4096 readonly")
+#   CONFORMANCE_CONFIGS  LU configurations (default "fileio512 fileio4096 readonly thin")
 #   CONFORMANCE_TARGETS  targets (default "scst lio scsti lioi")
 #   CONFORMANCE_TIMEOUT  VM time-out in seconds (default 10800)
 #   CONFORMANCE_RUN_TIMEOUT  time-out of one suite run in the guest (default 1200)
@@ -35,7 +35,7 @@ cd "$TOP"
 
 TESTS=${CONFORMANCE_TESTS:-LINUX}
 ISCSI_TESTS=${CONFORMANCE_ISCSI_TESTS:-ALL}
-CONFIGS=${CONFORMANCE_CONFIGS:-fileio512 fileio4096 readonly}
+CONFIGS=${CONFORMANCE_CONFIGS:-fileio512 fileio4096 readonly thin}
 TARGETS=${CONFORMANCE_TARGETS:-scst lio scsti lioi}
 TIMEOUT=${CONFORMANCE_TIMEOUT:-10800}
 RUN_TIMEOUT=${CONFORMANCE_RUN_TIMEOUT:-1200}

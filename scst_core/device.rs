@@ -12,10 +12,12 @@ use crate::reservation::ResState;
 use crate::{
     proto::{
         cdb,
+        order::QueueAlg,
         sense::{
             Asc,
             Sense, //
         },
+        tm::TmConfig,
         types::PeripheralType, //
     },
     Core, //
@@ -72,6 +74,18 @@ pub trait DeviceOps: Send + Sync + 'static {
         false
     }
 
+    /// The task management settings of the device's Control mode page
+    /// (TST, TAS, QErr).
+    fn tm_config(&self) -> TmConfig {
+        TmConfig::default()
+    }
+
+    /// The QUEUE ALGORITHM MODIFIER of the device's Control mode page:
+    /// with restricted reordering SIMPLE commands run as ORDERED.
+    fn queue_alg(&self) -> QueueAlg {
+        QueueAlg::Unrestricted
+    }
+
     /// Executes a command that passed the core's checks (LUN, UNIT
     /// ATTENTION, write protection, CDB decoding). Returns the number of
     /// data-in bytes, or the sense of a CHECK CONDITION. Runs in a command
@@ -106,13 +120,6 @@ pub struct Device {
 /// Counts one command executing on a device (see [`Device::enter`]).
 pub(crate) struct InflightGuard {
     dev: Arc<Device>,
-}
-
-impl InflightGuard {
-    /// The device.
-    pub(crate) fn device(&self) -> &Arc<Device> {
-        &self.dev
-    }
 }
 
 impl Drop for InflightGuard {
@@ -182,7 +189,7 @@ impl DeviceRegistration {
     ) -> Result<Self> {
         let core = Core::get()?;
         let cname = CString::try_from_fmt(fmt!("{name}"))?;
-        let res = ResState::new()?;
+        let res = ResState::new(core.pr_dir.lock().as_deref(), name)?;
         let dev = Arc::pin_init(
             pin_init!(Device {
                 name: cname,

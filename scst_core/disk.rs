@@ -6,10 +6,15 @@
 //! offsets) and [`VirtualDisk`] answers every command a virtual block device
 //! needs from the pure protocol library: INQUIRY and its VPD pages, READ
 //! CAPACITY, MODE SENSE/SELECT, READ/WRITE/VERIFY, SYNCHRONIZE CACHE, WRITE
-//! SAME, START STOP UNIT, PREVENT ALLOW MEDIUM REMOVAL, READ TOC, LOG SENSE
-//! and the REPORT SUPPORTED ... commands. vdisk is the first user; scst_user
-//! and pass-through handlers use only what they need.
+//! SAME, COMPARE AND WRITE, ORWRITE, START STOP UNIT, PREVENT ALLOW MEDIUM
+//! REMOVAL, READ TOC, LOG SENSE and the REPORT SUPPORTED ... commands.
+//! vdisk is the first user; scst_user and pass-through handlers use only
+//! what they need.
 
+use crate::proto::extent::Mode::{
+    Exclusive,
+    Shared, //
+};
 use crate::{
     device::{
         DeviceOps,
@@ -21,6 +26,7 @@ use crate::{
             ModeParams,
             ModeState, //
         },
+        order::QueueAlg,
         sbc::{
             self,
             Geometry,
@@ -37,8 +43,14 @@ use crate::{
             DeviceIdentity,
             MediumState, //
         },
+        tm::{
+            QErr,
+            TmConfig,
+            Tst, //
+        },
         types::PeripheralType,
     },
+    range_lock::RangeLocks,
 };
 use kernel::{
     alloc::KVVec,
@@ -110,6 +122,10 @@ pub struct VirtualDisk<M: Media> {
     mode: Mutex<ModeState>,
     /// PREVENT ALLOW MEDIUM REMOVAL count (non-zero: prevented).
     prevent: Atomic<u32>,
+    /// The blocks being written: COMPARE AND WRITE and ORWRITE hold theirs
+    /// exclusively, so their read-modify-write is atomic.
+    #[pin]
+    ranges: RangeLocks,
 }
 
 fn io_error(e: Error) -> Sense {
@@ -160,6 +176,9 @@ impl<M: Media> VirtualDisk<M> {
         id.removable = cfg.removable;
         id.read_only = cfg.read_only;
         id.volatile_cache = !cfg.write_through && !cfg.nv_cache;
+        if cfg.dev_type == PeripheralType::Disk {
+            id.block_limits.max_compare_write_len = CAW_MAX_BLOCKS;
+        }
         if cfg.thin {
             id.thin_provisioned = true;
             id.provisioning = spc::Provisioning {
@@ -182,6 +201,7 @@ impl<M: Media> VirtualDisk<M> {
                 id,
                 mode <- kernel::new_mutex!(state, "scst::VirtualDisk::mode"),
                 prevent: Atomic::new(0),
+                ranges <- RangeLocks::new(),
             }),
             GFP_KERNEL,
         )
@@ -200,6 +220,7 @@ impl<M: Media> VirtualDisk<M> {
     fn geometry(&self) -> Geometry {
         let bs = self.cfg.block_size.max(1);
         let mut g = Geometry::new(bs, self.media.size() / u64::from(bs));
+        g.limits.max_compare_write_blocks = CAW_MAX_BLOCKS;
         if self.cfg.thin {
             g.thin_provisioned = true;
             g.lbprz = true;
@@ -218,6 +239,7 @@ impl<M: Media> VirtualDisk<M> {
         if len == 0 {
             return Ok(());
         }
+        let _held = self.ranges.lock(lba, blocks, Shared);
         self.media.unmap(pos, len).map_err(io_error)
     }
 
@@ -272,6 +294,7 @@ impl<M: Media> VirtualDisk<M> {
                         // came is written, nothing more.
                         let data = cmd.data_out.get(..len).unwrap_or(cmd.data_out);
                         let fua = rw.fua || self.cfg.write_through;
+                        let _held = self.ranges.lock(rw.lba, u64::from(rw.blocks), Shared);
                         self.media.write(data, pos, fua).map_err(io_error)?;
                         Ok(0)
                     }
@@ -279,14 +302,35 @@ impl<M: Media> VirtualDisk<M> {
                         if rw.bytchk == 0 {
                             return Ok(0);
                         }
-                        let mut have = KVVec::from_elem(0u8, len, GFP_KERNEL)
-                            .map_err(|_| Sense::aborted(asc::INSUFFICIENT_RESOURCES))?;
+                        let mut have = alloc_buf(len)?;
                         self.media.read(&mut have, pos).map_err(read_error)?;
                         let want = cmd.data_out.get(..len).unwrap_or(&[]);
                         sbc::compare(want, &have)?;
                         Ok(0)
                     }
-                    RwOp::OrWrite => Err(Sense::invalid_opcode()),
+                    RwOp::OrWrite => {
+                        if rw.blocks == 0 {
+                            return Ok(0);
+                        }
+                        if read_only {
+                            return Err(Sense::write_protected());
+                        }
+                        let data = cmd
+                            .data_out
+                            .get(..len)
+                            .ok_or_else(Sense::invalid_field_in_iu)?;
+                        // Read, OR, write back: atomic with respect to the
+                        // device's other writes (SBC-4 5.15).
+                        let _held = self.ranges.lock(rw.lba, u64::from(rw.blocks), Exclusive);
+                        let mut have = alloc_buf(len)?;
+                        self.media.read(&mut have, pos).map_err(read_error)?;
+                        for (h, &d) in have.iter_mut().zip(data) {
+                            *h |= d;
+                        }
+                        let fua = rw.fua || self.cfg.write_through;
+                        self.media.write(&have, pos, fua).map_err(io_error)?;
+                        Ok(0)
+                    }
                 }
             }
             Request::SyncCache(s) => {
@@ -329,6 +373,7 @@ impl<M: Media> VirtualDisk<M> {
                         c.copy_from_slice(b);
                     }
                 }
+                let _held = self.ranges.lock(ws.lba, ws.blocks, Shared);
                 let mut lba = ws.lba;
                 let mut left = ws.blocks;
                 while left > 0 {
@@ -394,7 +439,37 @@ impl<M: Media> VirtualDisk<M> {
                 cmd.data_in[..out].copy_from_slice(&full[..out]);
                 Ok(out)
             }
-            Request::CompareAndWrite(_) | Request::FormatUnit(_) => Err(Sense::invalid_opcode()),
+            Request::CompareAndWrite(c) => {
+                if c.blocks == 0 {
+                    return Ok(0);
+                }
+                if read_only {
+                    return Err(Sense::write_protected());
+                }
+                let pos = Self::pos(geo, c.lba)?;
+                let half =
+                    usize::try_from(c.data_len / 2).map_err(|_| Sense::lba_out_of_range())?;
+                // The verify data, then the data to write; the core passes
+                // exactly the CDB's transfer length.
+                let (verify, write) = cmd
+                    .data_out
+                    .split_at_checked(half)
+                    .ok_or_else(Sense::invalid_field_in_iu)?;
+                let write = write.get(..half).ok_or_else(Sense::invalid_field_in_iu)?;
+                // SBC-4 5.3: compare and write are one uninterrupted action
+                // for these blocks.
+                let _held = self.ranges.lock(c.lba, u64::from(c.blocks), Exclusive);
+                let mut have = alloc_buf(half)?;
+                self.media.read(&mut have, pos).map_err(read_error)?;
+                // MISCOMPARE: INFORMATION is the offset of the first
+                // differing byte in the Data-Out buffer (the verify half
+                // comes first, so the offsets are the same).
+                sbc::compare(verify, &have)?;
+                let fua = c.fua || self.cfg.write_through;
+                self.media.write(write, pos, fua).map_err(io_error)?;
+                Ok(0)
+            }
+            Request::FormatUnit(_) => Err(Sense::invalid_opcode()),
         }
     }
 }
@@ -423,6 +498,20 @@ impl<M: Media> DeviceOps for VirtualDisk<M> {
         // READ_ONLY devices, and software write protect (SWP in the
         // Control mode page, SPC-4 7.5.7) set by MODE SELECT.
         self.cfg.read_only || self.mode.lock().swp
+    }
+
+    fn queue_alg(&self) -> QueueAlg {
+        QueueAlg::from_bits(self.mode.lock().qam).unwrap_or(QueueAlg::Unrestricted)
+    }
+
+    fn tm_config(&self) -> TmConfig {
+        let m = self.mode.lock();
+        TmConfig {
+            tst: Tst::from_bits(m.tst).unwrap_or(Tst::PerNexus),
+            tas: m.tas,
+            qerr: QErr::from_bits(m.qerr).unwrap_or(QErr::Continue),
+            aca_supported: false,
+        }
     }
 
     fn exec(&self, cmd: &mut ExecCmd<'_>) -> core::result::Result<usize, Sense> {
@@ -488,6 +577,15 @@ impl<M: Media> DeviceOps for VirtualDisk<M> {
     }
 }
 
+/// MAXIMUM COMPARE AND WRITE LENGTH of disks (the largest the CDB allows).
+const CAW_MAX_BLOCKS: u8 = 255;
+
+/// A zeroed buffer for a read-modify-write; no memory is ABORTED COMMAND /
+/// INSUFFICIENT RESOURCES, which the initiator may retry.
+fn alloc_buf(len: usize) -> core::result::Result<KVVec<u8>, Sense> {
+    KVVec::from_elem(0u8, len, GFP_KERNEL).map_err(|_| Sense::aborted(asc::INSUFFICIENT_RESOURCES))
+}
+
 /// MAXIMUM UNMAP LBA COUNT of thin LUs (one UNMAP deallocates at most this).
 const UNMAP_MAX_BLOCKS: u32 = 0x10_0000;
 
@@ -523,7 +621,9 @@ const DISK_OPS: &[(u8, Option<u16>, u16)] = &[
     (0x57, None, 10),
     (0x5a, None, 10),
     (0x88, None, 16),
+    (0x89, None, 16),
     (0x8a, None, 16),
+    (0x8b, None, 16),
     (0x8e, None, 16),
     (0x8f, None, 16),
     (0x90, None, 16),
@@ -561,7 +661,7 @@ fn supported_ops(t: PeripheralType) -> ([spc::OpcodeInfo<'static>; DISK_OPS.len(
         if t == PeripheralType::Cdrom
             && matches!(
                 op,
-                0x0a | 0x2a | 0x2e | 0x41 | 0x8a | 0x8e | 0x93 | 0xaa | 0xae
+                0x0a | 0x2a | 0x2e | 0x41 | 0x89 | 0x8a | 0x8b | 0x8e | 0x93 | 0xaa | 0xae
             )
         {
             continue;

@@ -340,6 +340,50 @@ impl procfs::Handler for TraceLevel {
     }
 }
 
+/// `/proc/scsi_tgt/pr_dir`: where persistent reservations with APTPL are
+/// kept. A change applies to devices registered afterwards.
+struct PrDir;
+
+impl procfs::Handler for PrDir {
+    fn show(&self, m: &SeqFile) -> Result {
+        let core = Core::get()?;
+        let dir = core.pr_dir.lock();
+        match dir.as_deref() {
+            Some(d) => seq_print!(m, "{}\n", d.to_str().unwrap_or("?")),
+            None => seq_print!(m, "none\n"),
+        }
+        Ok(())
+    }
+
+    fn write(&self, line: &[u8]) -> Result {
+        const FILE: &str = "pr_dir";
+        let new = mgmt::parse_pr_dir(line).map_err(|e| parse_error(FILE, line, e))?;
+        let new = match new {
+            None => None,
+            Some(p) => {
+                let p = core::str::from_utf8(p)
+                    .map_err(|_| refuse(FILE, line, (EINVAL, "directory is not UTF-8")))?;
+                // "/var/lib/scst/pr/" and "/var/lib/scst/pr" are the same.
+                let p = match p.trim_end_matches('/') {
+                    "" => "/",
+                    t => t,
+                };
+                Some(CString::try_from_fmt(fmt!("{}", p))?)
+            }
+        };
+        let core = Core::get()?;
+        match new.as_deref() {
+            Some(d) => pr_info!(
+                "persistent reservations with APTPL are kept in {} (for devices registered from now on)\n",
+                d.to_str().unwrap_or("?")
+            ),
+            None => pr_info!("APTPL is refused for devices registered from now on\n"),
+        }
+        *core.pr_dir.lock() = new;
+        Ok(())
+    }
+}
+
 /// The directories of `/proc/scsi_tgt` that the core keeps for its lifetime.
 ///
 /// The files are held elsewhere ([`RootFiles`] by the module, group and
@@ -400,6 +444,7 @@ pub(crate) struct RootFiles {
     _sessions: File<Sessions>,
     _threads: File<Threads>,
     _trace_level: File<TraceLevel>,
+    _pr_dir: File<PrDir>,
 }
 
 impl RootFiles {
@@ -413,6 +458,7 @@ impl RootFiles {
             _sessions: dir.file(c"sessions", 0o444, Arc::new(Sessions, GFP_KERNEL)?)?,
             _threads: dir.file(c"threads", 0o644, Arc::new(Threads, GFP_KERNEL)?)?,
             _trace_level: dir.file(c"trace_level", 0o644, Arc::new(TraceLevel, GFP_KERNEL)?)?,
+            _pr_dir: dir.file(c"pr_dir", 0o644, Arc::new(PrDir, GFP_KERNEL)?)?,
         })
     }
 }

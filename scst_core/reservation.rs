@@ -8,8 +8,9 @@
 //! [`crate::proto::pr`]; this module keeps one of each per device, checks
 //! every command against them, executes the reservation commands and hands
 //! out the UNIT ATTENTIONs persistent reservation actions owe to other
-//! nexuses.
+//! nexuses. States with APTPL are kept in a file ([`crate::aptpl`]).
 
+use crate::aptpl::PrFile;
 use crate::proto::{
     pr::{
         self,
@@ -23,6 +24,7 @@ use crate::proto::{
         Spc2Reservation, //
     },
     sense::{
+        asc,
         Asc,
         Sense, //
     },
@@ -38,6 +40,8 @@ pub(crate) const MAX_REGISTRATIONS: usize = 16;
 pub(crate) struct ResState {
     spc2: Spc2Reservation<u64>,
     pr: KBox<PrState<MAX_REGISTRATIONS>>,
+    /// Where an APTPL state is saved (`None`: APTPL is refused).
+    file: Option<PrFile>,
 }
 
 /// What the core does with a command after the reservation stage.
@@ -56,11 +60,50 @@ pub(crate) struct OwedUa {
 }
 
 impl ResState {
-    pub(crate) fn new() -> Result<Self> {
+    /// The state of device `name`: what its APTPL file in `dir` holds, or
+    /// nothing. Without a directory (or when the file cannot be read) the
+    /// device starts without reservations and refuses APTPL.
+    pub(crate) fn new(dir: Option<&CStr>, name: &str) -> Result<Self> {
+        let mut pr = KBox::new(PrState::new(), GFP_KERNEL)?;
+        let file = match dir {
+            None => None,
+            Some(dir) => match PrFile::open(dir, name, &mut pr) {
+                Ok(f) => Some(f),
+                Err(e) => {
+                    pr_warn!(
+                        "{}: cannot open a persistent reservation file in {} (error {}); APTPL refused\n",
+                        name,
+                        dir.to_str().unwrap_or("?"),
+                        e.to_errno()
+                    );
+                    None
+                }
+            },
+        };
         Ok(Self {
             spc2: Spc2Reservation::new(),
-            pr: KBox::new(PrState::new(), GFP_KERNEL)?,
+            pr,
+            file,
         })
+    }
+
+    /// Saves the PR state if it has (or had) APTPL: `Err` means the state
+    /// is not stable and must not be kept.
+    fn persist(&mut self) -> core::result::Result<(), Sense> {
+        match &mut self.file {
+            // APTPL cannot be honoured (SPC-4 6.16.3: an APTPL the device
+            // server does not support is INVALID FIELD IN PARAMETER LIST).
+            None if self.pr.aptpl() => Err(Sense::invalid_field_in_param(20, Some(0))),
+            None => Ok(()),
+            Some(f) => f.save(&self.pr).map_err(|e| {
+                pr_err!(
+                    "cannot save persistent reservations to {}: error {}\n",
+                    f.path().to_str().unwrap_or("?"),
+                    e.to_errno()
+                );
+                Sense::write_error()
+            }),
+        }
     }
 
     /// Checks a command that is not a reservation command against both
@@ -102,10 +145,18 @@ impl ResState {
             reserve::PERSISTENT_RESERVE_OUT => {
                 let c = pr::parse_prout_cdb(cdb)?;
                 let mut notices = KBox::new(Notices::<MAX_REGISTRATIONS>::new(), GFP_KERNEL)
-                    .map_err(|_| {
-                        Sense::aborted(crate::proto::sense::asc::INSUFFICIENT_RESOURCES)
-                    })?;
+                    .map_err(|_| Sense::aborted(asc::INSUFFICIENT_RESOURCES))?;
+                let before = KBox::new((*self.pr).clone(), GFP_KERNEL)
+                    .map_err(|_| Sense::aborted(asc::INSUFFICIENT_RESOURCES))?;
                 let outcome = self.pr.prout(nexus, &c, data_out, &mut notices)?;
+                if outcome.persist {
+                    if let Err(sense) = self.persist() {
+                        // Not saved: as if the command never ran, and
+                        // nobody is told of a change that did not happen.
+                        self.pr = before;
+                        return Err(sense);
+                    }
+                }
                 for n in notices.as_slice() {
                     if let Some(asc) = n.ua {
                         // Without memory the UA is lost; the action stands.
@@ -144,6 +195,13 @@ impl ResState {
             self.pr.reservation(),
             self.pr.aptpl()
         );
+        if let Some(f) = &self.file {
+            pr_info!(
+                "{}:   APTPL file {}\n",
+                name,
+                f.path().to_str().unwrap_or("?")
+            );
+        }
         for r in self.pr.registrations() {
             pr_info!(
                 "{}:   key {:#x}{}\n",

@@ -14,6 +14,7 @@
 
 use kernel::{
     prelude::*,
+    str::CString,
     sync::{
         Arc,
         Mutex, //
@@ -24,14 +25,17 @@ use scst_sys::global::Global;
 #[path = "proto/lib.rs"]
 pub mod proto;
 
+mod aptpl;
 mod config;
 pub mod device;
 pub mod disk;
 pub mod handler;
 mod proc;
+mod range_lock;
 mod reservation;
 pub mod session;
 mod threads;
+mod tm;
 
 pub use device::{
     Device,
@@ -46,6 +50,7 @@ pub use session::{
     Session,
     TargetDriver, //
 };
+pub use tm::TmResult;
 
 module! {
     type: ScstCore,
@@ -75,6 +80,10 @@ pub struct Core {
     config: Mutex<config::Config>,
     /// The command threads.
     pool: Arc<threads::Pool>,
+    /// Where devices keep persistent reservations with APTPL
+    /// (`/proc/scsi_tgt/pr_dir`; `None`: APTPL is refused).
+    #[pin]
+    pr_dir: Mutex<Option<CString>>,
     /// The `/proc/scsi_tgt` directories (dropped last: declared last).
     dirs: proc::Dirs,
 }
@@ -103,6 +112,10 @@ impl kernel::Module for ScstCore {
                 handlers <- kernel::new_mutex!(KVec::new(), "Core::handlers"),
                 config <- kernel::new_mutex!(config::Config::new(), "Core::config"),
                 pool: threads::Pool::new()?,
+                pr_dir <- kernel::new_mutex!(
+                    Some(CString::try_from_fmt(fmt!("{}", aptpl::DEFAULT_DIR))?),
+                    "Core::pr_dir"
+                ),
                 dirs: proc::Dirs::new()?,
             }),
             GFP_KERNEL,

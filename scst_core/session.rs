@@ -27,16 +27,26 @@ use crate::{
         ExecCmd, //
     },
     proto::{
-        acl, cdb, lun, pr,
+        acl, cdb, lun,
+        order::{
+            self,
+            Dispatch,
+            QueueAlg,
+            Sequencer, //
+        },
+        pr,
         reserve::Access,
         sense::{
             Format,
             Sense, //
         },
         spc,
+        tm::AbortNotice,
         types::{
             DataDirection,
-            Status, //
+            Status,
+            TaskAttr,
+            TmFunction, //
         },
         ua::{
             UaAction,
@@ -49,6 +59,11 @@ use crate::{
         ResOutcome, //
     },
     threads::Work,
+    tm::{
+        self,
+        TaskCtl,
+        TmResult, //
+    },
     Core,
 };
 use kernel::{
@@ -61,6 +76,7 @@ use kernel::{
             Relaxed, //
         },
         Arc,
+        CondVar,
         Mutex, //
     },
 };
@@ -71,6 +87,19 @@ pub const MAX_XFER: usize = 8 << 20;
 /// Unit attentions kept per I_T_L nexus.
 const UA_DEPTH: usize = 8;
 
+/// Commands one I_T_L nexus may have outstanding (iSCSI's largest command
+/// window; more get TASK SET FULL).
+const ORDER_DEPTH: usize = 128;
+
+/// Task attribute ordering of one I_T_L nexus (SCST orders per `tgt_dev`):
+/// the sequencer, and the commands it holds back until older ones finish.
+pub(crate) struct Order {
+    seq: KBox<Sequencer<ORDER_DEPTH>>,
+    /// Dormant commands by tag, resubmitted to the command threads when
+    /// the sequencer releases them.
+    parked: KVec<(u64, KBox<dyn Work>)>,
+}
+
 /// One I_T_L nexus: a LUN of a session (SCST's `tgt_dev`).
 #[pin_data]
 pub(crate) struct TgtDev {
@@ -78,11 +107,17 @@ pub(crate) struct TgtDev {
     pub(crate) dev: Arc<Device>,
     pub(crate) read_only: bool,
     #[pin]
-    ua: Mutex<UaQueue<UA_DEPTH>>,
+    pub(crate) ua: Mutex<UaQueue<UA_DEPTH>>,
+    #[pin]
+    order: Mutex<Order>,
 }
 
 impl TgtDev {
     fn new(lun: u64, dev: Arc<Device>, read_only: bool) -> Result<Arc<Self>> {
+        let order = Order {
+            seq: KBox::new(Sequencer::new(QueueAlg::Unrestricted), GFP_KERNEL)?,
+            parked: KVec::new(),
+        };
         Arc::pin_init(
             pin_init!(Self {
                 lun,
@@ -90,6 +125,7 @@ impl TgtDev {
                 read_only,
                 // A new nexus starts with a power-on/reset condition.
                 ua <- kernel::new_mutex!(UaQueue::with(crate::proto::sense::asc::POWER_ON_RESET), "scst::TgtDev::ua"),
+                order <- kernel::new_mutex!(order, "scst::TgtDev::order"),
             }),
             GFP_KERNEL,
         )
@@ -111,6 +147,13 @@ pub(crate) struct SessionCore {
     pub(crate) state: Mutex<SessState>,
     /// Commands received (for `/proc/scsi_tgt/sessions`).
     pub(crate) cmd_count: Atomic<u64>,
+    /// The session's tasks: commands from [`Session::rx_cmd`] until their
+    /// response went through `xmit_response` (task management's view).
+    #[pin]
+    pub(crate) tasks: Mutex<KVec<Arc<TaskCtl>>>,
+    /// Signalled whenever a task leaves `tasks`.
+    #[pin]
+    task_gone: CondVar,
 }
 
 pub(crate) struct SessState {
@@ -132,13 +175,31 @@ impl SessionCore {
         }
     }
 
-    fn lookup(&self, lun: u64) -> Option<Arc<TgtDev>> {
+    pub(crate) fn lookup(&self, lun: u64) -> Option<Arc<TgtDev>> {
         self.state
             .lock()
             .luns
             .iter()
             .find(|t| t.lun == lun)
             .cloned()
+    }
+
+    /// Removes a finished task and wakes task management waiting for it.
+    fn remove_task(&self, ctl: &Arc<TaskCtl>) {
+        let mut v = self.tasks.lock();
+        if let Some(i) = v.iter().position(|t| Arc::ptr_eq(t, ctl)) {
+            let _ = v.remove(i);
+        }
+        drop(v);
+        self.task_gone.notify_all();
+    }
+
+    /// Waits until `ctl` has left the task list.
+    pub(crate) fn wait_task_gone(&self, ctl: &Arc<TaskCtl>) {
+        let mut v = self.tasks.lock();
+        while v.iter().any(|t| Arc::ptr_eq(t, ctl)) {
+            self.task_gone.wait(&mut v);
+        }
     }
 
     /// Finds the I_T_L nexus of `lun` and marks a command as executing on
@@ -212,6 +273,10 @@ pub struct Response<'a> {
     pub data: &'a [u8],
     /// Bytes of the initiator's expected transfer that were not transferred.
     pub resid: u32,
+    /// Task management aborted the command: with [`AbortNotice::Silent`]
+    /// the initiator must get no response (the driver only cleans up); with
+    /// [`AbortNotice::TaskAborted`] the status is TASK ABORTED.
+    pub aborted: Option<AbortNotice>,
     /// The command's own transfer length (SAM-5's SPDTL): the data-in bytes
     /// the device produced (before truncation to the expected length), or
     /// the data-out bytes the CDB describes; 0 if the command failed before
@@ -238,6 +303,11 @@ pub struct NewCmd<T: TargetDriver> {
     pub expected_len: u32,
     /// The data-out buffer (WRITE direction), if any.
     pub data_out: Option<KVVec<u8>>,
+    /// The transport's task tag (unique among the session's outstanding
+    /// commands), for task management.
+    pub tag: u64,
+    /// The task attribute.
+    pub attr: TaskAttr,
     /// The driver's handle.
     pub drv: T::Cmd,
 }
@@ -300,6 +370,8 @@ impl<T: TargetDriver> Session<T> {
                 target: target_c,
                 state <- kernel::new_mutex!(SessState { group, luns: KVec::new() }, "scst::Session"),
                 cmd_count: Atomic::new(0),
+                tasks <- kernel::new_mutex!(KVec::new(), "scst::Session::tasks"),
+                task_gone <- kernel::new_condvar!("scst::Session::task_gone"),
             }),
             GFP_KERNEL,
         )?;
@@ -320,57 +392,75 @@ impl<T: TargetDriver> Session<T> {
     /// Queues a command for execution. The response comes back through
     /// [`TargetDriver::xmit_response`], also on failure to queue.
     pub fn rx_cmd(&self, cmd: NewCmd<T>) {
-        self.inner.sc.cmd_count.fetch_add(1, Relaxed);
-        let work = KBox::new(
-            Cmd {
-                sess: self.inner.clone(),
-                new: Some(cmd),
-            },
-            GFP_KERNEL,
-        );
+        let sc = &self.inner.sc;
+        sc.cmd_count.fetch_add(1, Relaxed);
+        let Ok(ctl) = Arc::new(TaskCtl::new(cmd.tag, cmd.lun, cmd.attr), GFP_KERNEL) else {
+            pr_warn!("out of memory queueing a command\n");
+            return;
+        };
+        if sc.tasks.lock().push(ctl.clone(), GFP_KERNEL).is_err() {
+            pr_warn!("out of memory queueing a command\n");
+            return;
+        }
+        // From here on `Cmd`'s drop takes the task off the list.
         // Out of memory: the command is dropped with its driver handle,
         // which fails it towards the initiator (the handle's contract).
-        let queued = work.map_err(|_| ENOMEM).and_then(|w| {
-            let w: KBox<dyn Work> = w;
-            self.inner.core.pool.submit(w)
-        });
-        if queued.is_err() {
+        let Ok(work) = KBox::new(
+            Cmd {
+                sess: self.inner.clone(),
+                ctl,
+                new: Some(cmd),
+                itl: None,
+                refused: None,
+            },
+            GFP_KERNEL,
+        ) else {
+            pr_warn!("out of memory queueing a command\n");
+            return;
+        };
+        // Ordering is decided here, in the driver's thread, so commands
+        // enter their task set in the order the initiator sent them.
+        let work = match work.admit() {
+            Admit::Run(w) => w,
+            Admit::Parked => return,
+            Admit::Refuse(mut w, status, sense) => {
+                w.refused = Some((status, sense));
+                w
+            }
+        };
+        let w: KBox<dyn Work> = work;
+        if self.inner.core.pool.submit(w).is_err() {
             pr_warn!("out of memory queueing a command\n");
         }
     }
 }
 
 impl<T: TargetDriver> Session<T> {
+    /// A task management function from this session's initiator (SCST's
+    /// `scst_rx_mgmt_fn`): `lun` is the addressed LUN, `tag` the referenced
+    /// task of ABORT TASK and QUERY TASK. Aborted commands still come back
+    /// through [`TargetDriver::xmit_response`] (with [`Response::aborted`]),
+    /// all of them before this returns. See [`crate::tm`]. May sleep.
+    pub fn task_mgmt(&self, f: TmFunction, lun: u64, tag: u64) -> TmResult {
+        tm::task_mgmt(&self.inner.core, &self.inner.sc, f, lun, tag)
+    }
+
     /// LOGICAL UNIT RESET of `lun` (`Some`) or TARGET RESET (`None`: every
-    /// LUN the session sees), SCST's `scst_rx_mgmt_fn_lun`. The device's
-    /// SPC-2 reservation ends and every I_T_L nexus of it, in every session,
-    /// gets BUS DEVICE RESET FUNCTION OCCURRED (29/03); persistent
-    /// reservations are kept. Commands already running finish normally.
+    /// LUN the session sees): [`Session::task_mgmt`] with the reset. The
+    /// tasks of every session on the reset devices are aborted, SPC-2
+    /// reservations end, and every I_T_L nexus of the devices gets 29/03
+    /// (LUN reset) or 29/00 (target reset); persistent reservations are
+    /// kept. `ENOENT`: no such LUN.
     pub fn reset(&self, lun: Option<u64>) -> Result {
-        // The guards keep the devices registered while they are reset.
-        let mut devs: KVec<crate::device::InflightGuard> = KVec::new();
-        for t in self.inner.sc.state.lock().luns.iter() {
-            if lun.is_none_or(|l| l == t.lun)
-                && !devs.iter().any(|d| Arc::ptr_eq(d.device(), &t.dev))
-            {
-                devs.push(t.dev.enter(), GFP_KERNEL)?;
-            }
+        let r = match lun {
+            Some(l) => self.task_mgmt(TmFunction::LunReset, l, 0),
+            None => self.task_mgmt(TmFunction::TargetReset, 0, 0),
+        };
+        match r.response {
+            crate::proto::types::TmResponse::Complete => Ok(()),
+            crate::proto::types::TmResponse::LunNotExist => Err(ENOENT),
+            _ => Err(EIO),
         }
-        if devs.is_empty() {
-            return Err(ENOENT);
-        }
-        let config = self.inner.core.config.lock();
-        for g in devs.iter() {
-            let d = g.device();
-            d.res.lock().reset();
-            config.raise_ua(d, crate::proto::sense::asc::BUS_DEVICE_RESET, |_| true);
-            pr_info!(
-                "session {}: reset of device {}\n",
-                self.inner.sc.id,
-                d.name.to_str().unwrap_or("?")
-            );
-        }
-        Ok(())
     }
 }
 
@@ -391,7 +481,143 @@ impl<T: TargetDriver> Drop for Session<T> {
 /// A command on its way through the state machine.
 struct Cmd<T: TargetDriver> {
     sess: Arc<SessionInner<T>>,
+    ctl: Arc<TaskCtl>,
     new: Option<NewCmd<T>>,
+    /// The I_T_L nexus whose sequencer holds the command (from its
+    /// admission until it is dropped).
+    itl: Option<Arc<TgtDev>>,
+    /// Refused at admission (TASK SET FULL, ...): the response to send.
+    refused: Option<(Status, Option<Sense>)>,
+}
+
+impl<T: TargetDriver> Drop for Cmd<T> {
+    fn drop(&mut self) {
+        // After the response went out (or the handle was dropped unanswered):
+        // newer commands it held back may run, and task management waiting
+        // for this task may go on.
+        if let Some(t) = self.itl.take() {
+            release_ordered(&self.sess.core, &t, self.ctl.tag);
+        }
+        self.sess.sc.remove_task(&self.ctl);
+    }
+}
+
+/// Completes `tag` in `t`'s sequencer and resubmits the commands that may
+/// run now, one at a time so that nothing is allocated or dropped under
+/// the lock (a dropped command completes itself, which takes the lock).
+fn release_ordered(core: &Core, t: &TgtDev, tag: u64) {
+    let mut first = true;
+    loop {
+        let w = {
+            let mut o = t.order.lock();
+            let o = &mut *o;
+            let next = if first {
+                first = false;
+                o.seq.complete(tag).and_then(|mut r| r.next())
+            } else {
+                o.seq.release().next()
+            };
+            next.and_then(|n| o.parked.iter().position(|(p, _)| *p == n))
+                .and_then(|i| o.parked.remove(i).ok())
+                .map(|(_, w)| w)
+        };
+        match w {
+            Some(w) => {
+                if core.pool.submit(w).is_err() {
+                    pr_warn!("out of memory resubmitting an ordered command\n");
+                }
+            }
+            None => break,
+        }
+    }
+}
+
+/// What ordering lets a new command do.
+enum Admit<T: TargetDriver> {
+    /// Run it now.
+    Run(KBox<Cmd<T>>),
+    /// It is parked: a release resubmits it.
+    Parked,
+    /// Refused: answer with this status (and sense).
+    Refuse(KBox<Cmd<T>>, Status, Option<Sense>),
+}
+
+/// Hands a command refused before execution back to its driver.
+fn xmit_refused<T: TargetDriver>(driver: &T, n: NewCmd<T>, status: Status, sense: Option<Sense>) {
+    let mut sense_buf = [0u8; crate::proto::sense::BUFFER_SIZE];
+    let sense_len = sense.map_or(0, |s| s.encode(Format::Fixed, false, &mut sense_buf));
+    driver.xmit_response(
+        n.drv,
+        Response {
+            status: status as u8,
+            sense: &sense_buf[..sense_len.min(sense_buf.len())],
+            data: &[],
+            resid: n.expected_len,
+            aborted: None,
+            transfer_len: 0,
+        },
+    );
+}
+
+impl<T: TargetDriver> Cmd<T> {
+    /// Enters the command into its I_T_L nexus's sequencer (SAM-5 8.6:
+    /// SIMPLE after older ORDERED and HEAD OF QUEUE commands, ORDERED
+    /// after everything older, HEAD OF QUEUE at once; INQUIRY, REPORT
+    /// LUNS and READ CAPACITY are implicitly HEAD OF QUEUE). A command
+    /// that must wait is parked, in the same critical section as the
+    /// decision, so no release can be missed.
+    fn admit(mut self: KBox<Self>) -> Admit<T> {
+        let Some(n) = self.new.as_ref() else {
+            return Admit::Run(self);
+        };
+        let Some(t) = self.sess.sc.lookup(n.lun) else {
+            // No device: nothing to order against.
+            return Admit::Run(self);
+        };
+        let cdb = &n.cdb[..n.cdb_len.min(n.cdb.len())];
+        let attr = order::effective_attr(n.attr, cdb, t.dev.dev_type);
+        let alg = t
+            .dev
+            .ops()
+            .map_or(QueueAlg::Unrestricted, |o| o.queue_alg());
+        let mut o = t.order.lock();
+        // Room to park it, so that parking cannot fail under the lock.
+        if o.parked.reserve(1, GFP_KERNEL).is_err() {
+            return Admit::Refuse(self, Status::Busy, None);
+        }
+        o.seq.set_queue_alg(alg);
+        match o.seq.submit(self.ctl.tag, attr) {
+            Ok(Dispatch::Now) => {
+                drop(o);
+                self.itl = Some(t);
+                Admit::Run(self)
+            }
+            Ok(Dispatch::Wait) => {
+                self.itl = Some(t.clone());
+                let tag = self.ctl.tag;
+                let w: KBox<dyn Work> = self;
+                // Capacity was reserved: this cannot fail.
+                let _ = o.parked.push((tag, w), GFP_KERNEL);
+                Admit::Parked
+            }
+            Err(r) => Admit::Refuse(self, r.status(), r.sense()),
+        }
+    }
+}
+
+/// Hands an aborted command back to its driver.
+fn xmit_aborted<T: TargetDriver>(driver: &T, n: NewCmd<T>, notice: AbortNotice) {
+    driver.xmit_response(
+        n.drv,
+        Response {
+            status: Status::TaskAborted as u8,
+            sense: &[],
+            data: &[],
+            resid: n.expected_len,
+            aborted: Some(notice),
+            transfer_len: 0,
+        },
+    );
 }
 
 /// The outcome of the local stages and execution.
@@ -433,6 +659,13 @@ impl<T: TargetDriver> Work for Cmd<T> {
         let Some(n) = self.new.take() else {
             return;
         };
+        if let Some((status, sense)) = self.refused.take() {
+            return xmit_refused(&*self.sess.driver, n, status, sense);
+        }
+        if let Some(notice) = self.ctl.start() {
+            // Aborted while it waited: it never executes.
+            return xmit_aborted(&*self.sess.driver, n, notice);
+        }
         let cdb = &n.cdb[..n.cdb_len.min(n.cdb.len())];
         let mut buf = KVVec::new();
         // The data-out length the CDB describes, once decoded.
@@ -447,6 +680,11 @@ impl<T: TargetDriver> Work for Cmd<T> {
             &mut buf,
             &mut spdtl,
         );
+        if let Some(notice) = self.ctl.finish() {
+            // Aborted while it executed: the I/O is done, its result is
+            // not reported.
+            return xmit_aborted(&*self.sess.driver, n, notice);
+        }
         let mut sense_buf = [0u8; crate::proto::sense::BUFFER_SIZE];
         let sense_len = match &outcome.sense {
             Some(s) => s.encode(Format::Fixed, false, &mut sense_buf),
@@ -468,6 +706,7 @@ impl<T: TargetDriver> Work for Cmd<T> {
                 sense: &sense_buf[..sense_len.min(sense_buf.len())],
                 data: &buf[..len],
                 resid,
+                aborted: None,
                 transfer_len: spdtl.unwrap_or(u32::try_from(produced).unwrap_or(u32::MAX)),
             },
         );
@@ -612,6 +851,12 @@ fn execute_inner(
             // data_len <= MAX_XFER here, so it fits.
             *spdtl = Some(u32::try_from(data_len).unwrap_or(u32::MAX));
             let d = data_out.unwrap_or(&[]);
+            if opcode == 0x89 && d.len() != data_len {
+                // COMPARE AND WRITE needs exactly its verify and write
+                // data: a transport length that differs from the CDB's
+                // is refused before anything is compared or written.
+                return Err(Sense::invalid_field_in_cdb(13, None));
+            }
             if d.len() >= data_len {
                 &d[..data_len]
             } else if plain_write || opcode == 0x0a {

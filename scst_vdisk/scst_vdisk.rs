@@ -223,7 +223,7 @@ impl VDev {
             let opts = OpenOptions {
                 read_only: flags.read_only,
                 sync: flags.write_through,
-                direct: false,
+                ..Default::default()
             };
             let file = KFile::open(&path, opts).inspect_err(|e| {
                 pr_warn!(

@@ -38,7 +38,18 @@ use kernel::{
     },
     time::{Instant, Monotonic},
 };
-use scst_core::{proto::lun, NewCmd, Response, Session};
+use scst_core::{
+    proto::{
+        lun,
+        tm::AbortNotice,
+        types::{
+            TaskAttr,
+            TmFunction,
+            TmResponse, //
+        },
+    },
+    NewCmd, Response, Session,
+};
 use scst_sys::{
     kthread::{self, KThread},
     net::Socket,
@@ -152,11 +163,6 @@ pub(crate) struct Conn {
 #[derive(Clone, Copy)]
 struct Inflight {
     itt: u32,
-    /// The LUN field as received.
-    lun: u64,
-    /// Task management aborted it: its response is not sent (RFC 7143
-    /// 4.2.3.3: the initiator gets the TMF response instead).
-    aborted: bool,
 }
 
 /// The driver's handle of a command in the core.
@@ -206,8 +212,10 @@ impl Drop for CmdHandle {
 pub(crate) fn xmit_response(mut cmd: CmdHandle, rsp: Response<'_>) {
     cmd.answered = true;
     let conn = cmd.conn.clone();
-    if conn.is_aborted(cmd.itt) {
-        // No response for an aborted task; its window slot is free again.
+    if rsp.aborted == Some(AbortNotice::Silent) {
+        // No response for a task aborted by this initiator's TMF or
+        // silently for another one (RFC 7143 4.2.3.3); its window slot is
+        // free again.
         if !cmd.immediate {
             let mut tx = conn.tx.lock();
             tx.max_cmd_sn = tx.max_cmd_sn.wrapping_add(1);
@@ -217,6 +225,19 @@ pub(crate) fn xmit_response(mut cmd: CmdHandle, rsp: Response<'_>) {
         conn.close();
     }
     conn.retire(cmd.itt);
+}
+
+/// The core's task attribute of an iSCSI ATTR field (untagged and reserved
+/// values are SIMPLE).
+fn task_attr(a: pdu::TaskAttr) -> TaskAttr {
+    match a {
+        pdu::TaskAttr::Ordered => TaskAttr::Ordered,
+        pdu::TaskAttr::HeadOfQueue => TaskAttr::HeadOfQueue,
+        pdu::TaskAttr::Aca => TaskAttr::Aca,
+        pdu::TaskAttr::Untagged | pdu::TaskAttr::Simple | pdu::TaskAttr::Reserved(_) => {
+            TaskAttr::Simple
+        }
+    }
 }
 
 /// Starts a connection's thread for an accepted socket.
@@ -433,38 +454,6 @@ impl Conn {
         }
         drop(v);
         self.idle.notify_all();
-    }
-
-    fn is_aborted(&self, itt: u32) -> bool {
-        self.inflight
-            .lock()
-            .iter()
-            .any(|c| c.itt == itt && c.aborted)
-    }
-
-    /// Whether a command with this ITT is in the core.
-    fn in_core(&self, itt: u32) -> bool {
-        self.inflight.lock().iter().any(|c| c.itt == itt)
-    }
-
-    /// Marks the commands `which` selects as aborted (their responses are
-    /// dropped) and waits until the core has finished them. Returns how
-    /// many there were.
-    fn abort_and_wait(&self, mut which: impl FnMut(u32, u64) -> bool) -> usize {
-        let mut v = self.inflight.lock();
-        let mut n = 0;
-        for c in v.iter_mut() {
-            if which(c.itt, c.lun) {
-                c.aborted = true;
-                n += 1;
-            }
-        }
-        // The core finishes every command promptly (no handler blocks
-        // forever), so this wait ends.
-        while v.iter().any(|c| c.aborted) {
-            let _ = self.idle.wait_interruptible_timeout(&mut v, 100);
-        }
-        n
     }
 
     /// Waits until no command of this connection is in the core.
@@ -795,6 +784,7 @@ struct PendingWrite {
     /// `None`: the data is received and dropped (the command already failed).
     data: Option<KVVec<u8>>,
     r2ts: u32,
+    attr: TaskAttr,
 }
 
 /// The full feature phase of a connection.
@@ -1016,6 +1006,7 @@ impl Ff<'_> {
                 c.immediate,
                 None,
                 0,
+                task_attr(c.attr),
             );
             return Ok(Next::Continue);
         }
@@ -1063,6 +1054,7 @@ impl Ff<'_> {
             xfer,
             data,
             r2ts: 0,
+            attr: task_attr(c.attr),
         };
         if w.xfer.is_complete() {
             self.finish_write(w)?;
@@ -1115,6 +1107,7 @@ impl Ff<'_> {
                     w.immediate,
                     Some(d),
                     w.r2ts,
+                    w.attr,
                 );
                 Ok(())
             }
@@ -1155,6 +1148,7 @@ impl Ff<'_> {
         immediate: bool,
         data_out: Option<KVVec<u8>>,
         r2ts: u32,
+        attr: TaskAttr,
     ) {
         let h = CmdHandle {
             conn: self.conn.clone(),
@@ -1166,11 +1160,7 @@ impl Ff<'_> {
             exp_data_sn: r2ts,
             answered: false,
         };
-        let entry = Inflight {
-            itt,
-            lun: lun_raw,
-            aborted: false,
-        };
+        let entry = Inflight { itt };
         if self.conn.inflight.lock().push(entry, GFP_KERNEL).is_err() {
             // Dropping the handle answers TASK SET FULL.
             return;
@@ -1182,6 +1172,8 @@ impl Ff<'_> {
                 cdb_len,
                 expected_len: edtl,
                 data_out,
+                tag: u64::from(itt),
+                attr,
                 drv: h,
             }),
             None => drop(h),
@@ -1250,61 +1242,75 @@ impl Ff<'_> {
     fn task_mgmt(&mut self, t: &pdu::TaskMgmtRequest) -> Result<Next, RxError> {
         let conn = self.conn;
         let lun = sam_lun(t.lun);
+        let rtt = t.referenced_task_tag;
         let mut stop = false;
-        let response = match t.function {
+        // Writes still collecting Data-Out never reached the core: the
+        // driver drops them itself, then the core does the rest.
+        let (f, pending_hit) = match t.function {
             TmfFunction::AbortTask => {
-                let rtt = t.referenced_task_tag;
-                if let Some(i) = self.pending.iter().position(|w| w.itt == rtt) {
-                    // Still collecting data: the core never saw it.
-                    let mut w = self
-                        .pending
-                        .remove(i)
-                        .map_err(|_| RxError::Fatal("pending list"))?;
-                    w.data = None;
-                    if !w.immediate {
-                        let mut tx = conn.tx.lock();
-                        tx.max_cmd_sn = tx.max_cmd_sn.wrapping_add(1);
-                    }
-                    TmfResponse::FunctionComplete
-                } else if conn.abort_and_wait(|itt, _| itt == rtt) > 0 {
-                    TmfResponse::FunctionComplete
-                } else {
-                    TmfResponse::TaskDoesNotExist
-                }
+                let hit = self.pending.iter().any(|w| w.itt == rtt);
+                self.drop_pending(|w| w.itt == rtt);
+                (Some(TmFunction::AbortTask), hit)
             }
-            TmfFunction::AbortTaskSet | TmfFunction::ClearTaskSet => {
+            TmfFunction::AbortTaskSet => {
                 self.drop_pending(|w| w.lun_raw == t.lun);
-                conn.abort_and_wait(|_, l| l == t.lun);
-                TmfResponse::FunctionComplete
+                (Some(TmFunction::AbortTaskSet), false)
+            }
+            TmfFunction::ClearTaskSet => {
+                self.drop_pending(|w| w.lun_raw == t.lun);
+                (Some(TmFunction::ClearTaskSet), false)
             }
             TmfFunction::LogicalUnitReset => {
                 self.drop_pending(|w| w.lun_raw == t.lun);
-                conn.abort_and_wait(|_, l| l == t.lun);
-                match self.session.as_ref().map(|s| s.reset(Some(lun))) {
-                    Some(Ok(())) => TmfResponse::FunctionComplete,
-                    _ => TmfResponse::LunDoesNotExist,
-                }
+                (Some(TmFunction::LunReset), false)
             }
             TmfFunction::TargetWarmReset | TmfFunction::TargetColdReset => {
                 self.drop_pending(|_| true);
-                conn.abort_and_wait(|_, _| true);
-                if let Some(s) = self.session.as_ref() {
-                    let _ = s.reset(None);
-                }
                 // A cold reset also ends the connection (RFC 7143 11.5.1).
                 stop = matches!(t.function, TmfFunction::TargetColdReset);
-                TmfResponse::FunctionComplete
+                (Some(TmFunction::TargetReset), false)
             }
-            TmfFunction::QueryTask => {
-                let rtt = t.referenced_task_tag;
-                if self.pending.iter().any(|w| w.itt == rtt) || conn.in_core(rtt) {
-                    TmfResponse::FunctionSucceeded
-                } else {
-                    TmfResponse::FunctionComplete
-                }
+            TmfFunction::ItNexusReset => {
+                self.drop_pending(|_| true);
+                (Some(TmFunction::NexusLossSess), false)
             }
-            TmfFunction::TaskReassign => TmfResponse::AllegianceReassignmentNotSupported,
-            _ => TmfResponse::NotSupported,
+            TmfFunction::ClearAca => (Some(TmFunction::ClearAca), false),
+            TmfFunction::QueryTask => (
+                Some(TmFunction::QueryTask),
+                self.pending.iter().any(|w| w.itt == rtt),
+            ),
+            TmfFunction::QueryTaskSet => (
+                Some(TmFunction::QueryTaskSet),
+                self.pending.iter().any(|w| w.lun_raw == t.lun),
+            ),
+            TmfFunction::QueryAsyncEvent => (Some(TmFunction::QueryAsyncEvent), false),
+            _ => (None, false),
+        };
+        let (response, info) = match (f, self.session.as_ref()) {
+            (None, _) if t.function == TmfFunction::TaskReassign => {
+                (TmfResponse::AllegianceReassignmentNotSupported, [0; 3])
+            }
+            (None, _) | (Some(_), None) => (TmfResponse::NotSupported, [0; 3]),
+            (Some(f), Some(s)) => {
+                let r = s.task_mgmt(f, lun, u64::from(rtt));
+                let resp = match r.response {
+                    // The task was still collecting data in the driver.
+                    TmResponse::TaskNotExist if pending_hit => TmfResponse::FunctionComplete,
+                    TmResponse::Complete if pending_hit && f == TmFunction::QueryTask => {
+                        TmfResponse::FunctionSucceeded
+                    }
+                    TmResponse::Complete if pending_hit && f == TmFunction::QueryTaskSet => {
+                        TmfResponse::FunctionSucceeded
+                    }
+                    TmResponse::Complete => TmfResponse::FunctionComplete,
+                    TmResponse::Succeeded => TmfResponse::FunctionSucceeded,
+                    TmResponse::TaskNotExist => TmfResponse::TaskDoesNotExist,
+                    TmResponse::LunNotExist => TmfResponse::LunDoesNotExist,
+                    TmResponse::NotSupported => TmfResponse::NotSupported,
+                    TmResponse::Rejected | TmResponse::Failed => TmfResponse::Rejected,
+                };
+                (resp, r.additional_info)
+            }
         };
         let itt = t.itt;
         conn.send_with_status(
@@ -1317,7 +1323,7 @@ impl Ff<'_> {
                     stat_sn: sn,
                     exp_cmd_sn: exp,
                     max_cmd_sn: max,
-                    additional_response_info: [0; 3],
+                    additional_response_info: info,
                 }
                 .encode(out)
             },

@@ -23,7 +23,14 @@ use kernel::{
 };
 use scst_core::{
     parse_error,
-    proto::mgmt,
+    proto::{
+        mgmt,
+        tm::AbortNotice,
+        types::{
+            TaskAttr,
+            TmFunction, //
+        },
+    },
     session::target_proc_dir,
     NewCmd,
     Response,
@@ -75,6 +82,14 @@ impl TargetDriver for Local {
     type Cmd = ScsiCmd;
 
     fn xmit_response(&self, cmd: ScsiCmd, rsp: Response<'_>) {
+        if rsp.aborted == Some(AbortNotice::Silent) {
+            // Aborted without status (by this host's error handler, which
+            // owns the command now, or for another initiator with TAS=0):
+            // a retryable host error, so the midlayer does not wait for a
+            // time-out.
+            let _ = cmd.fail();
+            return;
+        }
         // `false`: the midlayer's error handler took the command back.
         let _ = cmd.complete(Completion {
             status: rsp.status,
@@ -114,14 +129,24 @@ impl HostOps for LocalHost {
             cdb_len: info.cdb_len,
             expected_len: info.data_len,
             data_out: info.data_out,
+            tag: u64::from(info.tag),
+            // The midlayer sends every command SIMPLE.
+            attr: TaskAttr::Simple,
             drv: cmd,
         });
     }
 
     fn abort(&self, tag: u32, lun: u64) {
-        // The core finishes every command promptly; the midlayer revokes
-        // the handle after this returns, so a late completion is harmless.
+        // ABORT TASK in the core; it returns once the command is done. The
+        // midlayer revokes the handle after this returns, so a completion
+        // that raced with it is harmless.
         pr_warn!("abort of command {:#x} to LUN {} (timed out)\n", tag, lun);
+        if let Some(sam) = sam_lun(lun) {
+            let r = self
+                .session
+                .task_mgmt(TmFunction::AbortTask, sam, u64::from(tag));
+            pr_info!("abort of command {:#x}: {:?}\n", tag, r.response);
+        }
     }
 
     fn reset(&self, lun: Option<u64>) {

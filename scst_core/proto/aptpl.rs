@@ -44,15 +44,26 @@ fn slot_crc(head: &[u8], image: &[u8]) -> u32 {
 /// Writes a slot with sequence number `seq` holding `image` into `out`;
 /// returns the bytes used (the rest of the slot is left as it is).
 pub fn encode_slot(seq: u64, image: &[u8], out: &mut [u8]) -> Result<usize, PersistError> {
-    let total = SLOT_HEADER_LEN
+    let end = SLOT_HEADER_LEN
         .checked_add(image.len())
         .ok_or(PersistError::BadLength)?;
-    let len = u32::try_from(image.len()).map_err(|_| PersistError::BadLength)?;
+    out.get_mut(SLOT_HEADER_LEN..end)
+        .ok_or(PersistError::BufferTooSmall)?
+        .copy_from_slice(image);
+    seal_slot(seq, image.len(), out)
+}
+
+/// Writes the header of a slot whose image (`image_len` bytes) is already
+/// in place at [`SLOT_HEADER_LEN`]; returns the bytes used.
+pub fn seal_slot(seq: u64, image_len: usize, out: &mut [u8]) -> Result<usize, PersistError> {
+    let total = SLOT_HEADER_LEN
+        .checked_add(image_len)
+        .ok_or(PersistError::BadLength)?;
+    let len = u32::try_from(image_len).map_err(|_| PersistError::BadLength)?;
     let buf = out.get_mut(..total).ok_or(PersistError::BufferTooSmall)?;
     buf[..8].copy_from_slice(&SLOT_MAGIC);
     buf[8..16].copy_from_slice(&seq.to_be_bytes());
     buf[16..20].copy_from_slice(&len.to_be_bytes());
-    buf[SLOT_HEADER_LEN..].copy_from_slice(image);
     let crc = slot_crc(&buf[..20], &buf[SLOT_HEADER_LEN..]);
     put_u32(buf, 20, crc);
     Ok(total)
@@ -163,6 +174,17 @@ mod tests {
         joined.extend_from_slice(&s[..20]);
         joined.extend_from_slice(&s[SLOT_HEADER_LEN..n]);
         assert_eq!(get_u32(&s, 20), crc32(&joined));
+    }
+
+    #[test]
+    fn sealing_in_place_equals_encoding() {
+        let mut a = vec![0u8; 64];
+        let mut b = vec![0u8; 64];
+        encode_slot(9, b"state", &mut a).unwrap();
+        b[SLOT_HEADER_LEN..SLOT_HEADER_LEN + 5].copy_from_slice(b"state");
+        assert_eq!(seal_slot(9, 5, &mut b), Ok(SLOT_HEADER_LEN + 5));
+        assert_eq!(a, b);
+        assert_eq!(seal_slot(9, 41, &mut b), Err(PersistError::BufferTooSmall));
     }
 
     #[test]

@@ -667,7 +667,7 @@ impl Conn {
         }
     }
 
-    /// Sends a SCSI command; returns its ITT.
+    /// Sends a SIMPLE SCSI command; returns its ITT.
     #[expect(clippy::too_many_arguments)]
     fn send_cmd(
         &mut self,
@@ -678,6 +678,31 @@ impl Conn {
         imm: &[u8],
         final_bit: bool,
         cmd_sn: Option<u32>,
+    ) -> Result<u32, String> {
+        self.send_cmd_attr(
+            cdb,
+            edtl,
+            read,
+            write,
+            imm,
+            final_bit,
+            cmd_sn,
+            TaskAttr::Simple,
+        )
+    }
+
+    /// Sends a SCSI command with task attribute `attr`; returns its ITT.
+    #[expect(clippy::too_many_arguments)]
+    fn send_cmd_attr(
+        &mut self,
+        cdb: &[u8],
+        edtl: u32,
+        read: bool,
+        write: bool,
+        imm: &[u8],
+        final_bit: bool,
+        cmd_sn: Option<u32>,
+        attr: TaskAttr,
     ) -> Result<u32, String> {
         let itt = self.itt();
         let mut c = [0u8; 16];
@@ -702,7 +727,7 @@ impl Conn {
             final_bit,
             read,
             write,
-            attr: TaskAttr::Simple,
+            attr,
             total_ahs_len: 0,
             data_segment_len: imm.len() as u32,
             lun: 0,
@@ -753,6 +778,48 @@ impl Conn {
                 _ => return Err(format!("waiting for a status, got {}", describe(&rx))),
             }
         }
+    }
+
+    /// Waits for the statuses of the commands `itts`, in whatever order
+    /// they come; returns them in the order of `itts`.
+    fn wait_statuses(&mut self, itts: &[u32]) -> Result<Vec<CmdResult>, String> {
+        let deadline = Instant::now() + ANSWER;
+        let mut data: Vec<Vec<u8>> = vec![vec![]; itts.len()];
+        let mut done: Vec<Option<CmdResult>> = itts.iter().map(|_| None).collect();
+        while done.iter().any(Option::is_none) {
+            let rx = self.recv(deadline).map_err(|e| e.text())?;
+            let slot = |itt: u32| itts.iter().position(|&i| i == itt);
+            match rx.pdu {
+                Pdu::DataIn(d) if slot(d.itt).is_some() => {
+                    let k = slot(d.itt).unwrap_or(0);
+                    let off = d.buffer_offset as usize;
+                    let buf = &mut data[k];
+                    if buf.len() < off + rx.data.len() {
+                        buf.resize(off + rx.data.len(), 0);
+                    }
+                    buf[off..off + rx.data.len()].copy_from_slice(&rx.data);
+                    if d.status_present {
+                        done[k] = Some(CmdResult {
+                            status: d.status,
+                            sense: vec![],
+                            data: std::mem::take(buf),
+                        });
+                    }
+                }
+                Pdu::ScsiResponse(r) if slot(r.itt).is_some() => {
+                    let k = slot(r.itt).unwrap_or(0);
+                    let seg = pdu::parse_sense_segment(&rx.data)
+                        .map_err(|e| format!("SCSI Response with bad sense segment: {e:?}"))?;
+                    done[k] = Some(CmdResult {
+                        status: r.status,
+                        sense: seg.sense.to_vec(),
+                        data: std::mem::take(&mut data[k]),
+                    });
+                }
+                _ => return Err(format!("waiting for statuses, got {}", describe(&rx))),
+            }
+        }
+        Ok(done.into_iter().flatten().collect())
     }
 
     /// Runs a command to completion, retrying after UNIT ATTENTIONs (a new
@@ -1450,7 +1517,140 @@ fn tmf(ctx: &Ctx, r: &mut Report) {
                 }
             }),
     );
+    for (f, name) in [
+        (
+            TmfFunction::QueryTask,
+            "QUERY TASK of an unknown ITT: 0 (function complete)",
+        ),
+        (
+            TmfFunction::QueryTaskSet,
+            "QUERY TASK SET of an idle LUN: 0 (function complete)",
+        ),
+        (
+            TmfFunction::AbortTaskSet,
+            "ABORT TASK SET: 0 (function complete)",
+        ),
+        (
+            TmfFunction::ClearTaskSet,
+            "CLEAR TASK SET: 0 (function complete)",
+        ),
+    ] {
+        r.check(
+            name,
+            c.tmf(f, 0x0055_5555).and_then(|x| {
+                if x == 0 {
+                    Ok(String::new())
+                } else {
+                    Err(format!("response {x}"))
+                }
+            }),
+        );
+    }
+    r.check(
+        "CLEAR ACA (ACA is not supported): 5 (function not supported)",
+        c.tmf(TmfFunction::ClearAca, RESERVED_TAG).and_then(|x| {
+            if x == 5 {
+                Ok(String::new())
+            } else {
+                Err(format!("response {x}"))
+            }
+        }),
+    );
     r.check("then TEST UNIT READY works", c.tur());
+    r.check("and a NOP-Out is answered", c.ping());
+}
+
+/// SAM-5 8.6: an ORDERED command starts only after every older command
+/// completed. A WRITE of a new pattern and an ORDERED READ of the same
+/// block are sent back to back, without waiting; the READ must see the
+/// pattern every time (with two command threads a SIMPLE READ can run
+/// before the WRITE). A SIMPLE WRITE after the ORDERED READ must not pass
+/// it either.
+fn ordered(ctx: &Ctx, r: &mut Report) {
+    let Some(mut c) = ctx.login(r, LoginOpts::default()) else {
+        return;
+    };
+    r.check("TEST UNIT READY", c.tur());
+    const LBA: u8 = 30;
+    const ROUNDS: u8 = 40;
+    let write = [0x2a, 0, 0, 0, 0, LBA, 0, 0, 1, 0];
+    let read = [0x28, 0, 0, 0, 0, LBA, 0, 0, 1, 0];
+    let mut stale = 0u32;
+    let mut errors = vec![];
+    for k in 1..=ROUNDS {
+        let pat = vec![k; BLOCK as usize];
+        let next = vec![k.wrapping_add(100); BLOCK as usize];
+        let sent = c
+            .send_cmd_attr(
+                &write,
+                BLOCK,
+                false,
+                true,
+                &pat,
+                true,
+                None,
+                TaskAttr::Simple,
+            )
+            .and_then(|w| {
+                let rd = c.send_cmd_attr(
+                    &read,
+                    BLOCK,
+                    true,
+                    false,
+                    &[],
+                    true,
+                    None,
+                    TaskAttr::Ordered,
+                )?;
+                let w2 = c.send_cmd_attr(
+                    &write,
+                    BLOCK,
+                    false,
+                    true,
+                    &next,
+                    true,
+                    None,
+                    TaskAttr::Simple,
+                )?;
+                Ok([w, rd, w2])
+            })
+            .and_then(|itts| c.wait_statuses(&itts));
+        match sent {
+            Ok(res) => {
+                if res.iter().any(|x| x.status != GOOD) {
+                    errors.push(format!(
+                        "round {k}: {}",
+                        res.iter()
+                            .map(|x| x.describe())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ));
+                } else if res[1].data != pat {
+                    stale += 1;
+                }
+            }
+            Err(e) => {
+                errors.push(format!("round {k}: {e}"));
+                break;
+            }
+        }
+    }
+    r.check(
+        "WRITE, ORDERED READ, WRITE of one block, 40 times: every command GOOD",
+        if errors.is_empty() {
+            Ok(String::new())
+        } else {
+            Err(errors.join("; "))
+        },
+    );
+    r.check(
+        "the ORDERED READ always saw the older WRITE and never the newer one",
+        if stale == 0 {
+            Ok(format!("{ROUNDS} rounds"))
+        } else {
+            Err(format!("{stale} of {ROUNDS} READs saw other data"))
+        },
+    );
     r.check("and a NOP-Out is answered", c.ping());
 }
 
@@ -1558,6 +1758,7 @@ const SCENARIOS: &[&str] = &[
     "caw-length",
     "snack",
     "tmf",
+    "ordered",
     "logout",
     "conn-storm",
 ];
@@ -1583,6 +1784,7 @@ fn run(ctx: &Ctx, name: &'static str, n: u32) -> Report {
         "caw-length" => caw_length(ctx, &mut r),
         "snack" => snack(ctx, &mut r),
         "tmf" => tmf(ctx, &mut r),
+        "ordered" => ordered(ctx, &mut r),
         "logout" => logout(ctx, &mut r),
         "conn-storm" => conn_storm(ctx, &mut r, n),
         _ => r.fail("scenario", "unknown"),

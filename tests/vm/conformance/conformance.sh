@@ -26,7 +26,7 @@
 
 CONF_TESTS=LINUX
 CONF_ISCSI_TESTS=ALL
-CONF_CONFIGS="fileio512 fileio4096 readonly"
+CONF_CONFIGS="fileio512 fileio4096 readonly thin"
 CONF_TARGETS="scst lio scsti lioi"
 CONF_RUN_TIMEOUT=1200
 CONF_ARGS=
@@ -50,13 +50,15 @@ sg_wait() {
 	return 1
 }
 
-# conf_geometry CONFIG: sets BS (block size) and RO (1: write-protected LU)
+# conf_geometry CONFIG: sets BS (block size), RO (1: write-protected LU)
+# and TP (1: thin provisioned)
 conf_geometry() {
-	BS=512 RO=0
+	BS=512 RO=0 TP=0
 	case $1 in
 	fileio512) ;;
 	fileio4096) BS=4096 ;;
 	readonly) RO=1 ;;
+	thin) TP=1 ;;
 	*) echo "unknown configuration $1" >&2; return 1 ;;
 	esac
 }
@@ -73,6 +75,7 @@ rmmod_loaded() {
 scst_vdisk_up() {
 	local flags=
 	[ "$RO" = 1 ] && flags=READ_ONLY
+	[ "$TP" = 1 ] && flags="$flags THIN_PROVISIONED"
 	modprobe scst_vdisk || return 1
 	dd if=/dev/zero of=/tmp/scst.img bs=1M count=$SIZE_MB 2>/dev/null || return 1
 	cmd vdisk/vdisk "open conf0 /tmp/scst.img $BS $flags"
@@ -118,6 +121,12 @@ lio_backstore_up() {
 	# block_size is reset from the backstore's hw_block_size on enable,
 	# and can be changed only while the device is not exported.
 	echo $BS >$LIO_DEV/attrib/block_size
+	# Thin provisioning: UNMAP and WRITE SAME with UNMAP (fileio punches
+	# holes), advertised in the Block Limits and LBP VPD pages.
+	if [ "$TP" = 1 ]; then
+		echo 1 >$LIO_DEV/attrib/emulate_tpu || return 1
+		echo 1 >$LIO_DEV/attrib/emulate_tpws || return 1
+	fi
 }
 
 # lio_backstore_down FABRIC_MODULE: after the fabric's configfs groups are
