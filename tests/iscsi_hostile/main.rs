@@ -667,33 +667,9 @@ impl Conn {
         }
     }
 
-    /// Sends a SIMPLE SCSI command; returns its ITT.
-    #[expect(clippy::too_many_arguments)]
-    fn send_cmd(
-        &mut self,
-        cdb: &[u8],
-        edtl: u32,
-        read: bool,
-        write: bool,
-        imm: &[u8],
-        final_bit: bool,
-        cmd_sn: Option<u32>,
-    ) -> Result<u32, String> {
-        self.send_cmd_attr(
-            cdb,
-            edtl,
-            read,
-            write,
-            imm,
-            final_bit,
-            cmd_sn,
-            TaskAttr::Simple,
-        )
-    }
-
     /// Sends a SCSI command with task attribute `attr`; returns its ITT.
     #[expect(clippy::too_many_arguments)]
-    fn send_cmd_attr(
+    fn send_cmd(
         &mut self,
         cdb: &[u8],
         edtl: u32,
@@ -833,7 +809,7 @@ impl Conn {
     ) -> Result<(CmdResult, Vec<String>), String> {
         let mut uas = vec![];
         for _ in 0..4 {
-            let itt = self.send_cmd(cdb, edtl, read, false, &[], true, None)?;
+            let itt = self.send_cmd(cdb, edtl, read, false, &[], true, None, TaskAttr::Simple)?;
             let r = self.wait_status(itt)?;
             if r.status == CHECK_CONDITION && r.key_asc().0 == 0x6 {
                 let (_, a, q) = r.key_asc();
@@ -930,7 +906,7 @@ impl Conn {
         let n = nblocks.to_be_bytes();
         let cdb = [0x2a, 0, l[0], l[1], l[2], l[3], 0, n[0], n[1], 0];
         let edtl = u32::from(nblocks) * BLOCK;
-        let itt = self.send_cmd(&cdb, edtl, false, true, &[], true, None)?;
+        let itt = self.send_cmd(&cdb, edtl, false, true, &[], true, None, TaskAttr::Simple)?;
         let rx = self
             .recv(Instant::now() + ANSWER)
             .map_err(|e| format!("waiting for R2T: {}", e.text()))?;
@@ -1190,8 +1166,17 @@ fn cmdsn_window(ctx: &Ctx, r: &mut Report) {
         ),
         (sn.wrapping_sub(5), "a command with an old CmdSN is ignored"),
     ] {
-        if c.send_cmd(&[0u8; 6], 0, false, false, &[], true, Some(bad))
-            .is_err()
+        if c.send_cmd(
+            &[0u8; 6],
+            0,
+            false,
+            false,
+            &[],
+            true,
+            Some(bad),
+            TaskAttr::Simple,
+        )
+        .is_err()
         {
             r.fail(what, "send failed");
             return;
@@ -1423,7 +1408,16 @@ fn caw_length(ctx: &Ctx, r: &mut Report) {
     cdb[13] = 1;
     let half = vec![0xeeu8; BLOCK as usize];
     let res = c
-        .send_cmd(&cdb, BLOCK, false, true, &half, true, None)
+        .send_cmd(
+            &cdb,
+            BLOCK,
+            false,
+            true,
+            &half,
+            true,
+            None,
+            TaskAttr::Simple,
+        )
         .and_then(|itt| c.wait_status(itt))
         .and_then(|s| {
             if s.status == CHECK_CONDITION {
@@ -1496,49 +1490,56 @@ fn tmf(ctx: &Ctx, r: &mut Report) {
         return;
     };
     r.check("TEST UNIT READY", c.tur());
-    r.check(
-        "ABORT TASK of an unknown ITT: 1 (task does not exist)",
-        c.tmf(TmfFunction::AbortTask, 0x0055_5555).and_then(|x| {
-            if x == 1 {
-                Ok(String::new())
-            } else {
-                Err(format!("response {x}"))
-            }
-        }),
-    );
-    r.check(
-        "LOGICAL UNIT RESET of LUN 0: 0 (function complete)",
-        c.tmf(TmfFunction::LogicalUnitReset, RESERVED_TAG)
-            .and_then(|x| {
-                if x == 0 {
-                    Ok(String::new())
-                } else {
-                    Err(format!("response {x}"))
-                }
-            }),
-    );
-    for (f, name) in [
+    // (function, referenced task tag, expected response, what is checked)
+    let cases = [
+        (
+            TmfFunction::AbortTask,
+            0x0055_5555,
+            1,
+            "ABORT TASK of an unknown ITT: 1 (task does not exist)",
+        ),
+        (
+            TmfFunction::LogicalUnitReset,
+            RESERVED_TAG,
+            0,
+            "LOGICAL UNIT RESET of LUN 0: 0 (function complete)",
+        ),
         (
             TmfFunction::QueryTask,
+            0x0055_5555,
+            0,
             "QUERY TASK of an unknown ITT: 0 (function complete)",
         ),
         (
             TmfFunction::QueryTaskSet,
+            RESERVED_TAG,
+            0,
             "QUERY TASK SET of an idle LUN: 0 (function complete)",
         ),
         (
             TmfFunction::AbortTaskSet,
+            RESERVED_TAG,
+            0,
             "ABORT TASK SET: 0 (function complete)",
         ),
         (
             TmfFunction::ClearTaskSet,
+            RESERVED_TAG,
+            0,
             "CLEAR TASK SET: 0 (function complete)",
         ),
-    ] {
+        (
+            TmfFunction::ClearAca,
+            RESERVED_TAG,
+            5,
+            "CLEAR ACA (ACA is not supported): 5 (function not supported)",
+        ),
+    ];
+    for (f, rtt, want, name) in cases {
         r.check(
             name,
-            c.tmf(f, 0x0055_5555).and_then(|x| {
-                if x == 0 {
+            c.tmf(f, rtt).and_then(|x| {
+                if x == want {
                     Ok(String::new())
                 } else {
                     Err(format!("response {x}"))
@@ -1546,16 +1547,6 @@ fn tmf(ctx: &Ctx, r: &mut Report) {
             }),
         );
     }
-    r.check(
-        "CLEAR ACA (ACA is not supported): 5 (function not supported)",
-        c.tmf(TmfFunction::ClearAca, RESERVED_TAG).and_then(|x| {
-            if x == 5 {
-                Ok(String::new())
-            } else {
-                Err(format!("response {x}"))
-            }
-        }),
-    );
     r.check("then TEST UNIT READY works", c.tur());
     r.check("and a NOP-Out is answered", c.ping());
 }
@@ -1581,7 +1572,7 @@ fn ordered(ctx: &Ctx, r: &mut Report) {
         let pat = vec![k; BLOCK as usize];
         let next = vec![k.wrapping_add(100); BLOCK as usize];
         let sent = c
-            .send_cmd_attr(
+            .send_cmd(
                 &write,
                 BLOCK,
                 false,
@@ -1592,7 +1583,7 @@ fn ordered(ctx: &Ctx, r: &mut Report) {
                 TaskAttr::Simple,
             )
             .and_then(|w| {
-                let rd = c.send_cmd_attr(
+                let rd = c.send_cmd(
                     &read,
                     BLOCK,
                     true,
@@ -1602,7 +1593,7 @@ fn ordered(ctx: &Ctx, r: &mut Report) {
                     None,
                     TaskAttr::Ordered,
                 )?;
-                let w2 = c.send_cmd_attr(
+                let w2 = c.send_cmd(
                     &write,
                     BLOCK,
                     false,
