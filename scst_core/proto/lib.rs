@@ -28,3 +28,4 @@ pub mod spc;
 pub mod tm;
 pub mod types;
 pub mod ua;
+pub mod xcopy;
