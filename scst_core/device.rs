@@ -18,7 +18,8 @@ use crate::{
             Sense, //
         },
         tm::TmConfig,
-        types::PeripheralType, //
+        types::PeripheralType,
+        xcopy::Designator, //
     },
     Core, //
 };
@@ -84,6 +85,18 @@ pub trait DeviceOps: Send + Sync + 'static {
     /// with restricted reordering SIMPLE commands run as ORDERED.
     fn queue_alg(&self) -> QueueAlg {
         QueueAlg::Unrestricted
+    }
+
+    /// Whether `d` is one of the device's logical unit designators (its
+    /// Device Identification VPD page): how EXTENDED COPY names it.
+    fn names(&self, d: &Designator) -> bool {
+        let _ = d;
+        false
+    }
+
+    /// The capacity in logical blocks (for EXTENDED COPY range checks).
+    fn num_blocks(&self) -> u64 {
+        0
     }
 
     /// Executes a command that passed the core's checks (LUN, UNIT

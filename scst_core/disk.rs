@@ -49,6 +49,10 @@ use crate::{
             Tst, //
         },
         types::PeripheralType,
+        xcopy::{
+            self,
+            Designator, //
+        },
     },
     range_lock::RangeLocks,
 };
@@ -140,6 +144,13 @@ fn read_error(_e: Error) -> Sense {
     Sense::new(Key::MediumError, asc::UNRECOVERED_READ_ERROR)
 }
 
+/// A 64-bit FNV-1a hash, for the NAA designator derived from the name.
+fn fnv1a64(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
+}
+
 /// Copies `s` into a space-padded ASCII field.
 fn ascii<const N: usize>(s: &[u8]) -> spc::Ascii<N> {
     spc::Ascii::new(s)
@@ -173,11 +184,23 @@ impl<M: Media> VirtualDisk<M> {
             *d = b"0123456789abcdef"[nib as usize];
         }
         id.unit_serial = ascii(&serial);
+        // An NAA designator (locally assigned, from the name): what
+        // VMware and copy managers use to tell LUs apart.
+        id.naa = Some(spc::NaaId::Local {
+            value: fnv1a64(name.as_bytes()),
+        });
         id.removable = cfg.removable;
         id.read_only = cfg.read_only;
         id.volatile_cache = !cfg.write_through && !cfg.nv_cache;
         if cfg.dev_type == PeripheralType::Disk {
             id.block_limits.max_compare_write_len = CAW_MAX_BLOCKS;
+            // The largest transfer the core accepts, and WRITE SAME no
+            // larger: initiators size their commands by these.
+            let max = max_xfer_blocks(cfg.block_size);
+            id.block_limits.max_xfer_len = max;
+            id.block_limits.max_write_same_len = u64::from(max);
+            // The core's copy manager serves EXTENDED COPY for disks.
+            id.tpc = true;
         }
         if cfg.thin {
             id.thin_provisioned = true;
@@ -221,6 +244,10 @@ impl<M: Media> VirtualDisk<M> {
         let bs = self.cfg.block_size.max(1);
         let mut g = Geometry::new(bs, self.media.size() / u64::from(bs));
         g.limits.max_compare_write_blocks = CAW_MAX_BLOCKS;
+        if self.cfg.dev_type == PeripheralType::Disk {
+            g.limits.max_transfer_blocks = max_xfer_blocks(bs);
+            g.limits.max_write_same_blocks = u64::from(max_xfer_blocks(bs));
+        }
         if self.cfg.thin {
             g.thin_provisioned = true;
             g.lbprz = true;
@@ -358,9 +385,10 @@ impl<M: Media> VirtualDisk<M> {
                             .ok_or_else(Sense::param_list_length_error)?,
                     )
                 };
-                // Unmapped blocks read as zeroes (LBPRZ): a zero pattern
-                // with UNMAP may deallocate instead of writing.
-                if ws.unmap && self.cfg.thin && block.is_none_or(|b| b.iter().all(|&x| x == 0)) {
+                // UNMAP=1 on a thin LU deallocates whatever the pattern
+                // (SBC-4 4.7.3.4.2); the blocks then read as zeroes
+                // (LBPRZ), as libiscsi's UnmapUntilEnd checks.
+                if ws.unmap && self.cfg.thin {
                     self.unmap(geo, ws.lba, ws.blocks)?;
                     return Ok(0);
                 }
@@ -500,6 +528,16 @@ impl<M: Media> DeviceOps for VirtualDisk<M> {
         self.cfg.read_only || self.mode.lock().swp
     }
 
+    fn names(&self, d: &Designator) -> bool {
+        let mut page = [0u8; 512];
+        let n = spc::write_vpd_device_id(&self.id, &mut page).len;
+        xcopy::page83_names(page.get(..n).unwrap_or(&[]), d)
+    }
+
+    fn num_blocks(&self) -> u64 {
+        self.geometry().num_blocks
+    }
+
     fn queue_alg(&self) -> QueueAlg {
         QueueAlg::from_bits(self.mode.lock().qam).unwrap_or(QueueAlg::Unrestricted)
     }
@@ -577,6 +615,12 @@ impl<M: Media> DeviceOps for VirtualDisk<M> {
     }
 }
 
+/// MAXIMUM TRANSFER LENGTH in blocks of size `bs`: the core's largest
+/// transfer.
+fn max_xfer_blocks(bs: u32) -> u32 {
+    u32::try_from(crate::session::MAX_XFER / bs.max(1) as usize).unwrap_or(u32::MAX)
+}
+
 /// MAXIMUM COMPARE AND WRITE LENGTH of disks (the largest the CDB allows).
 const CAW_MAX_BLOCKS: u8 = 255;
 
@@ -620,6 +664,9 @@ const DISK_OPS: &[(u8, Option<u16>, u16)] = &[
     (0x56, None, 10),
     (0x57, None, 10),
     (0x5a, None, 10),
+    (0x83, Some(0x00), 16),
+    (0x84, Some(0x00), 16),
+    (0x84, Some(0x03), 16),
     (0x88, None, 16),
     (0x89, None, 16),
     (0x8a, None, 16),
@@ -661,7 +708,18 @@ fn supported_ops(t: PeripheralType) -> ([spc::OpcodeInfo<'static>; DISK_OPS.len(
         if t == PeripheralType::Cdrom
             && matches!(
                 op,
-                0x0a | 0x2a | 0x2e | 0x41 | 0x89 | 0x8a | 0x8b | 0x8e | 0x93 | 0xaa | 0xae
+                0x0a | 0x2a
+                    | 0x2e
+                    | 0x41
+                    | 0x83
+                    | 0x84
+                    | 0x89
+                    | 0x8a
+                    | 0x8b
+                    | 0x8e
+                    | 0x93
+                    | 0xaa
+                    | 0xae
             )
         {
             continue;

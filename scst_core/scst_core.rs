@@ -36,6 +36,7 @@ mod reservation;
 pub mod session;
 mod threads;
 mod tm;
+mod xcopy;
 
 pub use device::{
     Device,

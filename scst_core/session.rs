@@ -154,11 +154,17 @@ pub(crate) struct SessionCore {
     /// Signalled whenever a task leaves `tasks`.
     #[pin]
     task_gone: CondVar,
+    /// EXTENDED COPY results held for RECEIVE COPY RESULTS.
+    #[pin]
+    pub(crate) copy_results: Mutex<crate::xcopy::Held>,
 }
 
 pub(crate) struct SessState {
     pub(crate) group: u64,
     pub(crate) luns: KVec<Arc<TgtDev>>,
+    /// The LUN table was built once: later changes are reported with
+    /// REPORTED LUNS DATA HAS CHANGED (a new session only gets 29/00).
+    pub(crate) built: bool,
 }
 
 impl SessionCore {
@@ -240,13 +246,14 @@ impl SessionCore {
             };
             luns.push(t, GFP_KERNEL)?;
         }
-        if changed {
+        if changed && st.built {
             for t in luns.iter() {
                 t.ua.lock()
                     .push(crate::proto::sense::asc::REPORTED_LUNS_DATA_CHANGED);
             }
         }
         st.luns = luns;
+        st.built = true;
         Ok(())
     }
 }
@@ -368,10 +375,11 @@ impl<T: TargetDriver> Session<T> {
                 nexus,
                 initiator: initiator_c,
                 target: target_c,
-                state <- kernel::new_mutex!(SessState { group, luns: KVec::new() }, "scst::Session"),
+                state <- kernel::new_mutex!(SessState { group, luns: KVec::new(), built: false }, "scst::Session"),
                 cmd_count: Atomic::new(0),
                 tasks <- kernel::new_mutex!(KVec::new(), "scst::Session::tasks"),
                 task_gone <- kernel::new_condvar!("scst::Session::task_gone"),
+                copy_results <- kernel::new_mutex!([None; crate::xcopy::HELD_RESULTS], "scst::Session::copy_results"),
             }),
             GFP_KERNEL,
         )?;
@@ -493,11 +501,9 @@ struct Cmd<T: TargetDriver> {
 impl<T: TargetDriver> Drop for Cmd<T> {
     fn drop(&mut self) {
         // After the response went out (or the handle was dropped unanswered):
-        // newer commands it held back may run, and task management waiting
-        // for this task may go on.
-        if let Some(t) = self.itl.take() {
-            release_ordered(&self.sess.core, &t, self.ctl.tag);
-        }
+        // task management waiting for this task may go on, and if the
+        // command never ran to its end, newer ones it held back may run.
+        self.release_order();
         self.sess.sc.remove_task(&self.ctl);
     }
 }
@@ -560,6 +566,14 @@ fn xmit_refused<T: TargetDriver>(driver: &T, n: NewCmd<T>, status: Status, sense
 }
 
 impl<T: TargetDriver> Cmd<T> {
+    /// Takes the command out of its sequencer (once) and resubmits what
+    /// that releases.
+    fn release_order(&mut self) {
+        if let Some(t) = self.itl.take() {
+            release_ordered(&self.sess.core, &t, self.ctl.tag);
+        }
+    }
+
     /// Enters the command into its I_T_L nexus's sequencer (SAM-5 8.6:
     /// SIMPLE after older ORDERED and HEAD OF QUEUE commands, ORDERED
     /// after everything older, HEAD OF QUEUE at once; INQUIRY, REPORT
@@ -664,6 +678,7 @@ impl<T: TargetDriver> Work for Cmd<T> {
         }
         if let Some(notice) = self.ctl.start() {
             // Aborted while it waited: it never executes.
+            self.release_order();
             return xmit_aborted(&*self.sess.driver, n, notice);
         }
         let cdb = &n.cdb[..n.cdb_len.min(n.cdb.len())];
@@ -683,8 +698,13 @@ impl<T: TargetDriver> Work for Cmd<T> {
         if let Some(notice) = self.ctl.finish() {
             // Aborted while it executed: the I/O is done, its result is
             // not reported.
+            self.release_order();
             return xmit_aborted(&*self.sess.driver, n, notice);
         }
+        // Done executing: newer commands may run now. This happens before
+        // the response goes out, because the initiator may reuse the tag
+        // as soon as it has the response.
+        self.release_order();
         let mut sense_buf = [0u8; crate::proto::sense::BUFFER_SIZE];
         let sense_len = match &outcome.sense {
             Some(s) => s.encode(Format::Fixed, false, &mut sense_buf),
@@ -846,17 +866,17 @@ fn execute_inner(
     if data_len > MAX_XFER {
         return Err(Sense::invalid_field_in_cdb(0, None));
     }
+    if opcode == 0x89 && data_out.map_or(0, |d| d.len()) != data_len {
+        // COMPARE AND WRITE needs exactly its verify and write data: a
+        // transport length that differs from the CDB's (also for a CDB of
+        // no blocks) is refused before anything is compared or written.
+        return Err(Sense::invalid_field_in_cdb(13, None));
+    }
     let out: &[u8] = match decoded.direction {
         DataDirection::Write | DataDirection::Bidi => {
             // data_len <= MAX_XFER here, so it fits.
             *spdtl = Some(u32::try_from(data_len).unwrap_or(u32::MAX));
             let d = data_out.unwrap_or(&[]);
-            if opcode == 0x89 && d.len() != data_len {
-                // COMPARE AND WRITE needs exactly its verify and write
-                // data: a transport length that differs from the CDB's
-                // is refused before anything is compared or written.
-                return Err(Sense::invalid_field_in_cdb(13, None));
-            }
             if d.len() >= data_len {
                 &d[..data_len]
             } else if plain_write || opcode == 0x0a {
@@ -882,6 +902,20 @@ fn execute_inner(
         _ => 0,
     };
     data_buf(buf, in_len)?;
+    // The copy manager (EXTENDED COPY between this session's LUs).
+    if dev.dev_type == crate::proto::types::PeripheralType::Disk {
+        match opcode {
+            crate::proto::xcopy::EXTENDED_COPY => {
+                crate::xcopy::extended_copy(sc, out)?;
+                return Ok(Outcome::good(0));
+            }
+            crate::proto::xcopy::RECEIVE_COPY_RESULTS => {
+                let n = crate::xcopy::receive_copy_results(sc, cdb, buf)?;
+                return Ok(Outcome::good(n));
+            }
+            _ => {}
+        }
+    }
     if reservation::is_reservation_cmd(opcode) {
         let mut owed = KVec::new();
         let r = dev

@@ -299,16 +299,26 @@ fn run(core: &Core, sc: &Arc<SessionCore>, f: TmFunction, lun: u64, tag: u64) ->
     };
     let req = TmRequest::new(f, ItNexus(sc.id), lun).with_tag(tag);
     let plan = TmPlan::new(req, cfg, lu, &tasks);
-    let outcome = plan.outcome();
+    let mut outcome = plan.outcome();
 
     // 2. Abort.
     let mut wait: KVec<usize> = KVec::new();
+    let mut referenced_aborted = false;
     for a in plan.affected() {
         if let Some(s) = seen.get(a.index) {
             if s.ctl.abort(a.notice) {
                 wait.push(a.index, GFP_KERNEL)?;
+                referenced_aborted = true;
             }
         }
+    }
+    // ABORT TASK of a task that already finished (its status is on its
+    // way, or sent): the initiator gets that status, so the task did not
+    // exist for the abort (what initiators, and libiscsi's
+    // AbortTaskSimpleAsync, expect; SCST answered FUNCTION COMPLETE).
+    if f == TmFunction::AbortTask && outcome.response == TmResponse::Complete && !referenced_aborted
+    {
+        outcome.response = TmResponse::TaskNotExist;
     }
     // ABORT TASK answers after the task's own response, whatever its state.
     if f == TmFunction::AbortTask {

@@ -118,6 +118,12 @@ pub fn default_version_descriptors(ptype: PeripheralType) -> [u16; 8] {
 /// A Network Address Authority designator (SPC-4 7.8.6.6).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum NaaId {
+    /// NAA Locally Assigned (3h): a 60-bit value unique where it is used
+    /// (no IEEE company id needed).
+    Local {
+        /// The value, low 60 bits used.
+        value: u64,
+    },
     /// NAA IEEE Registered (5h): 24-bit IEEE company id and a 36-bit
     /// vendor-specific identifier.
     Registered {
@@ -142,7 +148,13 @@ impl NaaId {
     /// The designator bytes and their count (8 or 16).
     pub fn encode(&self) -> ([u8; 16], usize) {
         let mut b = [0u8; 16];
+        if let NaaId::Local { value } = *self {
+            let v = (3u64 << 60) | (value & 0x0fff_ffff_ffff_ffff);
+            b[..8].copy_from_slice(&v.to_be_bytes());
+            return (b, 8);
+        }
         let (naa, company_id, vendor_id) = match *self {
+            NaaId::Local { .. } => return (b, 0),
             NaaId::Registered {
                 company_id,
                 vendor_id,
@@ -157,7 +169,7 @@ impl NaaId {
             (naa << 60) | ((u64::from(company_id) & 0xff_ffff) << 36) | (vendor_id & 0xf_ffff_ffff);
         b[..8].copy_from_slice(&hi.to_be_bytes());
         match *self {
-            NaaId::Registered { .. } => (b, 8),
+            NaaId::Local { .. } | NaaId::Registered { .. } => (b, 8),
             NaaId::RegisteredExtended { extension, .. } => {
                 b[8..].copy_from_slice(&extension.to_be_bytes());
                 (b, 16)
@@ -322,6 +334,8 @@ pub const VPD_SERIAL: u8 = 0x80;
 pub const VPD_DEVICE_ID: u8 = 0x83;
 /// VPD page: Extended INQUIRY Data.
 pub const VPD_EXTENDED: u8 = 0x86;
+/// Third-party Copy VPD page (offered with 3PC).
+pub const VPD_THIRD_PARTY_COPY: u8 = 0x8F;
 /// VPD page: Block Limits (SBC).
 pub const VPD_BLOCK_LIMITS: u8 = 0xB0;
 /// VPD page: Block Device Characteristics (SBC).
@@ -346,6 +360,9 @@ pub fn supported_vpd_pages(id: &DeviceIdentity) -> ([u8; 8], usize) {
     add(VPD_SERIAL);
     add(VPD_DEVICE_ID);
     add(VPD_EXTENDED);
+    if id.is_disk() && id.tpc {
+        add(VPD_THIRD_PARTY_COPY);
+    }
     if id.is_disk() {
         add(VPD_BLOCK_LIMITS);
         add(VPD_BLOCK_CHARACTERISTICS);
@@ -386,6 +403,13 @@ pub fn inquiry(cdb: &[u8], id: &DeviceIdentity, buf: &mut [u8]) -> Result<DataIn
         VPD_BLOCK_LIMITS if id.is_disk() => Ok(write_vpd_block_limits(id, out)),
         VPD_BLOCK_CHARACTERISTICS if id.is_disk() => Ok(write_vpd_block_characteristics(id, out)),
         VPD_LBP if id.is_disk() && id.thin_provisioned => Ok(write_vpd_lbp(id, out)),
+        VPD_THIRD_PARTY_COPY if id.is_disk() && id.tpc => {
+            let full_len = super::xcopy::vpd_third_party_copy(id.byte0(), out);
+            Ok(DataIn {
+                len: full_len.min(out.len()),
+                full_len,
+            })
+        }
         _ => Err(Sense::invalid_field_in_cdb(2, None)),
     }
 }
@@ -1185,6 +1209,24 @@ mod tests {
     }
 
     #[test]
+    fn vpd_third_party_copy_with_3pc() {
+        let mut id = disk();
+        id.tpc = true;
+        let d = run(&id, &inq(true, 0, 255));
+        assert_eq!(d, [0, 0, 0, 7, 0x00, 0x80, 0x83, 0x86, 0x8f, 0xb0, 0xb1]);
+        let d = run(&id, &inq(true, 0x8f, 255));
+        assert_eq!(&d[..2], &[0, 0x8f]);
+        assert_eq!(usize::from(get_u16(&d, 2)) + 4, d.len());
+        let d = run(&id, &inq(false, 0, 255));
+        assert_eq!(d[5] & 0x08, 0x08, "3PC in standard INQUIRY");
+        // Truncated to the allocation length.
+        assert_eq!(run(&id, &inq(true, 0x8f, 6)).len(), 6);
+        // Without 3PC the page does not exist.
+        let e = inquiry(&inq(true, 0x8f, 255), &disk(), &mut [0u8; 128]).unwrap_err();
+        assert!(is_invalid_cdb(&e, 2, None));
+    }
+
+    #[test]
     fn cdrom_rejects_disk_pages() {
         let id = DeviceIdentity::new(PeripheralType::Cdrom);
         for p in [0xb0u8, 0xb1, 0xb2] {
@@ -1277,6 +1319,25 @@ mod tests {
         assert_eq!(len, 8);
         assert_eq!(b[0] >> 4, 5);
         assert_eq!(&b[..8], &[0x5f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]);
+    }
+
+    #[test]
+    fn naa_local_is_eight_bytes_with_naa_3() {
+        let (b, len) = NaaId::Local { value: u64::MAX }.encode();
+        assert_eq!(len, 8);
+        assert_eq!(&b[..8], &[0x3f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]);
+        let (b, _) = NaaId::Local { value: 0x1234 }.encode();
+        assert_eq!(&b[..8], &[0x30, 0, 0, 0, 0, 0, 0x12, 0x34]);
+        // In VPD 0x83: binary code set, LU association, type NAA, 8 bytes.
+        let mut id = DeviceIdentity::new(PeripheralType::Disk);
+        id.t10_dev_id = Ascii::new(b"d");
+        id.naa = Some(NaaId::Local { value: 0x1234 });
+        let d = run(&id, &inq(true, 0x83, 255));
+        let naa_at = d.windows(4).position(|w| w == [1, 3, 0, 8]).unwrap();
+        assert_eq!(
+            &d[naa_at + 4..naa_at + 12],
+            &[0x30, 0, 0, 0, 0, 0, 0x12, 0x34]
+        );
     }
 
     #[test]

@@ -312,6 +312,31 @@ fn parse_segment(d: &[u8], o: usize) -> Result<Segment, Sense> {
     })
 }
 
+/// Whether a Device Identification VPD page (83h, as INQUIRY returns it)
+/// holds a logical unit designator equal to `d`: what a copy manager uses to
+/// find the device an identification CSCD descriptor names.
+pub fn page83_names(page: &[u8], d: &Designator) -> bool {
+    let end = (4 + usize::from(get_u16(page, 2))).min(page.len());
+    let mut off = 4;
+    while off + 4 <= end {
+        let len = usize::from(get_u8(page, off + 3));
+        let Some(bytes) = page.get(off + 4..off + 4 + len) else {
+            return false;
+        };
+        let code_set = get_u8(page, off) & 0x0f;
+        let b1 = get_u8(page, off + 1);
+        if code_set == d.code_set
+            && (b1 >> 4) & 3 == d.association
+            && b1 & 0x0f == d.kind
+            && bytes == d.as_bytes()
+        {
+            return true;
+        }
+        off += 4 + len;
+    }
+    false
+}
+
 /// What the caller knows of a device a designator names.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Target {
@@ -572,6 +597,39 @@ mod tests {
             block_size: 512,
             num_blocks: 4096,
         })
+    }
+
+    #[test]
+    fn designators_are_found_in_page_83() {
+        // Two designators: T10 vendor ID "SCST_FIOdisk1", then NAA.
+        let mut page = vec![0u8, 0x83, 0, 0];
+        page.extend_from_slice(&[2, 1, 0, 13]);
+        page.extend_from_slice(b"SCST_FIOdisk1");
+        page.extend_from_slice(&[1, 3, 0, 16]);
+        page.extend_from_slice(&NAA);
+        let n = (page.len() - 4) as u16;
+        page[2..4].copy_from_slice(&n.to_be_bytes());
+        let naa = Designator::new(1, 0, 3, &NAA).unwrap();
+        let t10 = Designator::new(2, 0, 1, b"SCST_FIOdisk1").unwrap();
+        assert!(page83_names(&page, &naa));
+        assert!(page83_names(&page, &t10));
+        assert!(!page83_names(
+            &page,
+            &Designator::new(2, 0, 1, b"SCST_FIOdisk2").unwrap()
+        ));
+        assert!(
+            !page83_names(&page, &Designator::new(1, 1, 3, &NAA).unwrap()),
+            "port association"
+        );
+        assert!(
+            !page83_names(&page, &Designator::new(1, 0, 2, &NAA).unwrap()),
+            "other type"
+        );
+        // A truncated page never reads past its end.
+        for cut in 0..page.len() {
+            let _ = page83_names(&page[..cut], &naa);
+        }
+        assert!(!page83_names(&page[..page.len() - 1], &naa));
     }
 
     #[test]

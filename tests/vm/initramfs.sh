@@ -25,6 +25,7 @@ TOOLS=(
 	/usr/bin/sg_get_lba_status /usr/bin/sg_persist /usr/bin/sg_turs /usr/bin/sg_raw
 	/usr/bin/sg_requests /usr/bin/sg_reset /usr/bin/sg_map26 /usr/bin/sg_start /usr/bin/sg_prevent
 	/usr/bin/sg_rtpg /usr/bin/sg_readcap /usr/bin/sg_dd /usr/bin/sg_verify /usr/bin/sg_compare_and_write
+	/usr/bin/sg_xcopy /usr/bin/sg_copy_results
 	/usr/sbin/mke2fs /usr/sbin/e2fsck
 	/usr/sbin/iscsiadm /usr/sbin/iscsid
 )

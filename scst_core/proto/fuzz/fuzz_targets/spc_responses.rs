@@ -98,8 +98,11 @@ fn identity(u: &mut Unstructured<'_>) -> Result<DeviceIdentity> {
     id.t10_vendor = ascii(u)?;
     id.t10_dev_id = ascii(u)?;
     id.unit_serial = ascii(u)?;
-    id.naa = match u.arbitrary::<u8>()? % 3 {
+    id.naa = match u.arbitrary::<u8>()? % 4 {
         0 => None,
+        3 => Some(NaaId::Local {
+            value: u.arbitrary()?,
+        }),
         1 => Some(NaaId::Registered {
             company_id: u.arbitrary()?,
             vendor_id: u.arbitrary()?,
