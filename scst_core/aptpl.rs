@@ -10,9 +10,10 @@
 //! a state that has (or had) APTPL set. The file stays open for the
 //! device's lifetime: saves run in command threads, whose file system root
 //! is not the administrator's, so paths are resolved only at registration,
-//! in the context of the process that registers the device. If the write fails, the reservation module puts the previous
-//! state back and the command fails, so what initiators see is what would
-//! come back after a power loss.
+//! in the context of the process that registers the device. If the write
+//! fails, the reservation module puts the previous state back and the
+//! command fails, so what initiators see is what would come back after a
+//! power loss.
 
 use crate::{
     proto::{

@@ -394,8 +394,7 @@ impl<M: Media> VirtualDisk<M> {
                 }
                 // Write in chunks of up to 64 blocks of the pattern.
                 let per = 64usize;
-                let mut chunk = KVVec::from_elem(0u8, bs * per, GFP_KERNEL)
-                    .map_err(|_| Sense::aborted(asc::INSUFFICIENT_RESOURCES))?;
+                let mut chunk = alloc_buf(bs * per)?;
                 if let Some(b) = block {
                     for c in chunk.chunks_mut(bs) {
                         c.copy_from_slice(b);
@@ -627,7 +626,7 @@ const CAW_MAX_BLOCKS: u8 = 255;
 /// A zeroed buffer for a read-modify-write; no memory is ABORTED COMMAND /
 /// INSUFFICIENT RESOURCES, which the initiator may retry.
 fn alloc_buf(len: usize) -> core::result::Result<KVVec<u8>, Sense> {
-    KVVec::from_elem(0u8, len, GFP_KERNEL).map_err(|_| Sense::aborted(asc::INSUFFICIENT_RESOURCES))
+    KVVec::from_elem(0u8, len, GFP_KERNEL).map_err(|_| Sense::insufficient_resources())
 }
 
 /// MAXIMUM UNMAP LBA COUNT of thin LUs (one UNMAP deallocates at most this).

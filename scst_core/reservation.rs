@@ -24,7 +24,6 @@ use crate::proto::{
         Spc2Reservation, //
     },
     sense::{
-        asc,
         Asc,
         Sense, //
     },
@@ -145,9 +144,9 @@ impl ResState {
             reserve::PERSISTENT_RESERVE_OUT => {
                 let c = pr::parse_prout_cdb(cdb)?;
                 let mut notices = KBox::new(Notices::<MAX_REGISTRATIONS>::new(), GFP_KERNEL)
-                    .map_err(|_| Sense::aborted(asc::INSUFFICIENT_RESOURCES))?;
+                    .map_err(|_| Sense::insufficient_resources())?;
                 let before = KBox::new((*self.pr).clone(), GFP_KERNEL)
-                    .map_err(|_| Sense::aborted(asc::INSUFFICIENT_RESOURCES))?;
+                    .map_err(|_| Sense::insufficient_resources())?;
                 let outcome = self.pr.prout(nexus, &c, data_out, &mut notices)?;
                 if outcome.persist {
                     if let Err(sense) = self.persist() {

@@ -46,7 +46,8 @@ use crate::{
             DataDirection,
             Status,
             TaskAttr,
-            TmFunction, //
+            TmFunction,
+            TmResponse, //
         },
         ua::{
             UaAction,
@@ -400,20 +401,21 @@ impl<T: TargetDriver> Session<T> {
     /// Queues a command for execution. The response comes back through
     /// [`TargetDriver::xmit_response`], also on failure to queue.
     pub fn rx_cmd(&self, cmd: NewCmd<T>) {
-        let sc = &self.inner.sc;
-        sc.cmd_count.fetch_add(1, Relaxed);
-        let Ok(ctl) = Arc::new(TaskCtl::new(cmd.tag, cmd.lun, cmd.attr), GFP_KERNEL) else {
-            pr_warn!("out of memory queueing a command\n");
-            return;
-        };
-        if sc.tasks.lock().push(ctl.clone(), GFP_KERNEL).is_err() {
-            pr_warn!("out of memory queueing a command\n");
-            return;
-        }
-        // From here on `Cmd`'s drop takes the task off the list.
+        self.inner.sc.cmd_count.fetch_add(1, Relaxed);
         // Out of memory: the command is dropped with its driver handle,
         // which fails it towards the initiator (the handle's contract).
-        let Ok(work) = KBox::new(
+        if self.queue(cmd).is_err() {
+            pr_warn!("out of memory queueing a command\n");
+        }
+    }
+
+    /// [`Session::rx_cmd`] without the logging.
+    fn queue(&self, cmd: NewCmd<T>) -> Result {
+        let sc = &self.inner.sc;
+        let ctl = Arc::new(TaskCtl::new(cmd.tag, cmd.lun, cmd.attr), GFP_KERNEL)?;
+        sc.tasks.lock().push(ctl.clone(), GFP_KERNEL)?;
+        // From here on `Cmd`'s drop takes the task off the list.
+        let work = KBox::new(
             Cmd {
                 sess: self.inner.clone(),
                 ctl,
@@ -422,24 +424,19 @@ impl<T: TargetDriver> Session<T> {
                 refused: None,
             },
             GFP_KERNEL,
-        ) else {
-            pr_warn!("out of memory queueing a command\n");
-            return;
-        };
+        )?;
         // Ordering is decided here, in the driver's thread, so commands
         // enter their task set in the order the initiator sent them.
         let work = match work.admit() {
             Admit::Run(w) => w,
-            Admit::Parked => return,
+            Admit::Parked => return Ok(()),
             Admit::Refuse(mut w, status, sense) => {
                 w.refused = Some((status, sense));
                 w
             }
         };
         let w: KBox<dyn Work> = work;
-        if self.inner.core.pool.submit(w).is_err() {
-            pr_warn!("out of memory queueing a command\n");
-        }
+        self.inner.core.pool.submit(w)
     }
 }
 
@@ -465,8 +462,8 @@ impl<T: TargetDriver> Session<T> {
             None => self.task_mgmt(TmFunction::TargetReset, 0, 0),
         };
         match r.response {
-            crate::proto::types::TmResponse::Complete => Ok(()),
-            crate::proto::types::TmResponse::LunNotExist => Err(ENOENT),
+            TmResponse::Complete => Ok(()),
+            TmResponse::LunNotExist => Err(ENOENT),
             _ => Err(EIO),
         }
     }
@@ -548,8 +545,16 @@ enum Admit<T: TargetDriver> {
     Refuse(KBox<Cmd<T>>, Status, Option<Sense>),
 }
 
-/// Hands a command refused before execution back to its driver.
-fn xmit_refused<T: TargetDriver>(driver: &T, n: NewCmd<T>, status: Status, sense: Option<Sense>) {
+/// Hands a command back to its driver without data: refused before it
+/// executed (`status`, `sense`), or aborted by task management
+/// (TASK ABORTED, `aborted`).
+fn xmit_without_data<T: TargetDriver>(
+    driver: &T,
+    n: NewCmd<T>,
+    status: Status,
+    sense: Option<Sense>,
+    aborted: Option<AbortNotice>,
+) {
     let mut sense_buf = [0u8; crate::proto::sense::BUFFER_SIZE];
     let sense_len = sense.map_or(0, |s| s.encode(Format::Fixed, false, &mut sense_buf));
     driver.xmit_response(
@@ -559,10 +564,15 @@ fn xmit_refused<T: TargetDriver>(driver: &T, n: NewCmd<T>, status: Status, sense
             sense: &sense_buf[..sense_len.min(sense_buf.len())],
             data: &[],
             resid: n.expected_len,
-            aborted: None,
+            aborted,
             transfer_len: 0,
         },
     );
+}
+
+/// Hands an aborted command back to its driver.
+fn xmit_aborted<T: TargetDriver>(driver: &T, n: NewCmd<T>, notice: AbortNotice) {
+    xmit_without_data(driver, n, Status::TaskAborted, None, Some(notice));
 }
 
 impl<T: TargetDriver> Cmd<T> {
@@ -619,21 +629,6 @@ impl<T: TargetDriver> Cmd<T> {
     }
 }
 
-/// Hands an aborted command back to its driver.
-fn xmit_aborted<T: TargetDriver>(driver: &T, n: NewCmd<T>, notice: AbortNotice) {
-    driver.xmit_response(
-        n.drv,
-        Response {
-            status: Status::TaskAborted as u8,
-            sense: &[],
-            data: &[],
-            resid: n.expected_len,
-            aborted: Some(notice),
-            transfer_len: 0,
-        },
-    );
-}
-
 /// The outcome of the local stages and execution.
 struct Outcome {
     status: Status,
@@ -674,7 +669,7 @@ impl<T: TargetDriver> Work for Cmd<T> {
             return;
         };
         if let Some((status, sense)) = self.refused.take() {
-            return xmit_refused(&*self.sess.driver, n, status, sense);
+            return xmit_without_data(&*self.sess.driver, n, status, sense, None);
         }
         if let Some(notice) = self.ctl.start() {
             // Aborted while it waited: it never executes.
@@ -735,13 +730,8 @@ impl<T: TargetDriver> Work for Cmd<T> {
 
 /// Allocates a zeroed data-in buffer of `len` bytes.
 fn data_buf(buf: &mut KVVec<u8>, len: usize) -> core::result::Result<(), Sense> {
-    *buf = KVVec::from_elem(0u8, len, GFP_KERNEL).map_err(|_| busy_sense())?;
+    *buf = KVVec::from_elem(0u8, len, GFP_KERNEL).map_err(|_| Sense::insufficient_resources())?;
     Ok(())
-}
-
-/// Resources ran out: the initiator should retry.
-fn busy_sense() -> Sense {
-    Sense::aborted(crate::proto::sense::asc::INSUFFICIENT_RESOURCES)
 }
 
 /// The local stages and execution of one command.
@@ -780,9 +770,11 @@ fn execute_inner(
         data_buf(buf, alloc)?;
         let luns: KVec<u64> = {
             let st = sc.state.lock();
-            let mut v = KVec::with_capacity(st.luns.len(), GFP_KERNEL).map_err(|_| busy_sense())?;
+            let mut v = KVec::with_capacity(st.luns.len(), GFP_KERNEL)
+                .map_err(|_| Sense::insufficient_resources())?;
             for t in st.luns.iter() {
-                v.push(t.lun, GFP_KERNEL).map_err(|_| busy_sense())?;
+                v.push(t.lun, GFP_KERNEL)
+                    .map_err(|_| Sense::insufficient_resources())?;
             }
             v
         };

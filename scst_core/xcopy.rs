@@ -52,10 +52,6 @@ pub(crate) const HELD_RESULTS: usize = 4;
 /// The copy results a session holds, by LIST IDENTIFIER (newest last).
 pub(crate) type Held = [Option<(u8, CopyStatus)>; HELD_RESULTS];
 
-fn no_memory() -> Sense {
-    Sense::aborted(asc::INSUFFICIENT_RESOURCES)
-}
-
 /// A device error during a copy: COPY ABORTED with the device's reason.
 fn aborted_by(s: Sense) -> Sense {
     xcopy::copy_aborted(s.asc)
@@ -115,8 +111,8 @@ fn copy_range(
         let n = (r.len - off).min(CHUNK);
         let blocks = u32::try_from(n / bs).map_err(|_| unreachable())?;
         let data = buf
-            .get_mut(..usize::try_from(n).map_err(|_| no_memory())?)
-            .ok_or_else(no_memory)?;
+            .get_mut(..usize::try_from(n).map_err(|_| Sense::insufficient_resources())?)
+            .ok_or_else(Sense::insufficient_resources)?;
         rw16(
             &*sops,
             src,
@@ -159,7 +155,7 @@ pub(crate) fn extended_copy(sc: &SessionCore, params: &[u8]) -> core::result::Re
     for t in sc.state.lock().luns.iter() {
         let g = t.dev.enter();
         luns.push((t.clone(), g), GFP_KERNEL)
-            .map_err(|_| no_memory())?;
+            .map_err(|_| Sense::insufficient_resources())?;
     }
     let plan = xcopy::plan(&list, |d| {
         luns.iter().enumerate().find_map(|(i, (t, _))| {
@@ -171,7 +167,8 @@ pub(crate) fn extended_copy(sc: &SessionCore, params: &[u8]) -> core::result::Re
             })
         })
     })?;
-    let mut buf = KVVec::from_elem(0u8, CHUNK as usize, GFP_KERNEL).map_err(|_| no_memory())?;
+    let mut buf = KVVec::from_elem(0u8, CHUNK as usize, GFP_KERNEL)
+        .map_err(|_| Sense::insufficient_resources())?;
     let mut status = CopyStatus {
         ok: true,
         segments: 0,

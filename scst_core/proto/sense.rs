@@ -418,6 +418,12 @@ impl Sense {
         Self::new(Key::AbortedCommand, code)
     }
 
+    /// ABORTED COMMAND, INSUFFICIENT RESOURCES: memory ran out; the
+    /// initiator may retry.
+    pub const fn insufficient_resources() -> Self {
+        Self::aborted(asc::INSUFFICIENT_RESOURCES)
+    }
+
     /// HARDWARE ERROR, INTERNAL TARGET FAILURE.
     pub const fn internal_failure() -> Self {
         Self::new(Key::HardwareError, asc::INTERNAL_TARGET_FAILURE)

@@ -20,10 +20,9 @@ up() {
 	cmd groups/Default/devices "add p1 0" || return 1
 	modprobe scst_local || return 1
 	local h
-	h=$(awk '$1 == "scst_local_host" {print $2}' $P/scst_local/scst_local)
+	h=$(local_host)
 	S=/dev/$(sg_of "$h:0:0:0") || return 1
-	sg_turs "$S" >/dev/null 2>&1
-	sg_turs "$S" >/dev/null 2>&1
+	clear_ua "$S"
 }
 down() { rmmod scst_local scst_vdisk scst_core; }
 # check_up NAME [DIR]: up in this shell (check would run it in a subshell,

@@ -14,10 +14,10 @@ check_cmd "open a read-only disk" vdisk/vdisk "open c2 /tmp/c.img READ_ONLY"
 cmd groups/Default/devices "add c1 0"
 cmd groups/Default/devices "add c2 1"
 check "modprobe scst_local" modprobe scst_local
-h=$(awk '$1 == "scst_local_host" {print $2}' $P/scst_local/scst_local)
+h=$(local_host)
 S=/dev/$(sg_of "$h:0:0:0")
 R=/dev/$(sg_of "$h:0:0:1")
-sg_turs "$S" >/dev/null 2>&1; sg_turs "$R" >/dev/null 2>&1
+clear_ua "$S" "$R"
 
 # fill FILE BYTE(octal): one 512-byte block of BYTE.
 fill() { head -c 512 /dev/zero | tr '\0' "\\$2" >"$1"; }

@@ -10,7 +10,7 @@ dd if=/dev/urandom of=/tmp/a.iso bs=2048 count=2048 2>/dev/null
 check_cmd "vcdrom open without medium" vcdrom/vcdrom "open cd1"
 cmd groups/Default/devices "add cd1 0"
 check "modprobe scst_local" modprobe scst_local
-h=$(awk '$1 == "scst_local_host" {print $2}' $P/scst_local/scst_local)
+h=$(local_host)
 S=/dev/$(sg_of "$h:0:0:0")
 sg_turs "$S" >/dev/null 2>&1
 expect "INQUIRY: CD-ROM, removable" 'PDT=5.*RMB=1\|RMB=1.*PDT=5' sh -c "sg_inq $S | tr '\n' ' '"

@@ -13,7 +13,7 @@ check_cmd "map d1 at LUN 0 of Default" groups/Default/devices "add d1 0"
 check_cmd "map n1 at LUN 1 of Default, read-only" groups/Default/devices "add n1 1 READ_ONLY"
 check "modprobe scst_local" modprobe scst_local
 check_grep "session scst_local_host listed" 'scst_local_tgt *scst_local_host *Default' $P/sessions
-host=$(awk '$1 == "scst_local_host" {print $2}' $P/scst_local/scst_local)
+host=$(local_host)
 check "scst_local reports the session's SCSI host" test -n "$host"
 sda=$(disk_of "$host:0:0:0")
 check "LUN 0 appears as a disk" test -n "$sda"

@@ -10,14 +10,13 @@ cmd vdisk/vdisk "open r1 /tmp/r.img"
 cmd groups/Default/devices "add r1 0"
 check "modprobe scst_local" modprobe scst_local
 check_cmd "second session" scst_local/scst_local "add_session iqn.2026-11.test:hostb"
-ha=$(awk '$1 == "scst_local_host" {print $2}' $P/scst_local/scst_local)
-hb=$(awk '$1 == "iqn.2026-11.test:hostb" {print $2}' $P/scst_local/scst_local)
+ha=$(local_host)
+hb=$(local_host iqn.2026-11.test:hostb)
 A=/dev/$(sg_of "$ha:0:0:0")
 B=/dev/$(sg_of "$hb:0:0:0")
 check "both initiators see the LUN" test -c "$A" -a -c "$B" -a "$A" != "$B"
 # Clear the power-on unit attentions of both nexuses.
-sg_turs "$A" >/dev/null 2>&1; sg_turs "$A" >/dev/null 2>&1
-sg_turs "$B" >/dev/null 2>&1; sg_turs "$B" >/dev/null 2>&1
+clear_ua "$A" "$B"
 
 # --- SPC-2 ---
 expect_not "A: RESERVE(6)" 'conflict\|error\|fail' sg_raw "$A" 16 00 00 00 00 00

@@ -24,7 +24,7 @@ stop_io() {
 
 start() {
 	modprobe scst_local
-	h=$(awk '$1 == "scst_local_host" {print $2}' $P/scst_local/scst_local)
+	h=$(local_host)
 	A=$(disk_of "$h:0:0:0")
 	B=$(disk_of "$h:0:0:1")
 }

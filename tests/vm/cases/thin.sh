@@ -14,10 +14,10 @@ check_cmd "open a fully provisioned disk" vdisk/vdisk "open f1 /tmp/f.img"
 cmd groups/Default/devices "add t1 0"
 cmd groups/Default/devices "add f1 1"
 check "modprobe scst_local" modprobe scst_local
-h=$(awk '$1 == "scst_local_host" {print $2}' $P/scst_local/scst_local)
+h=$(local_host)
 T=/dev/$(sg_of "$h:0:0:0")
 F=/dev/$(sg_of "$h:0:0:1")
-sg_turs "$T" >/dev/null 2>&1; sg_turs "$F" >/dev/null 2>&1
+clear_ua "$T" "$F"
 
 expect "VPD 0xB2: LBPU=1" 'LBPU=1\|Unmap command supported (LBPU): 1' sg_vpd --page=0xb2 "$T"
 expect "READ CAPACITY(16): LBPME=1" 'lbpme=1\|Logical block provisioning: lbpme=1' sg_readcap --16 "$T"

@@ -14,8 +14,8 @@ cmd vdisk/vdisk "open s1 /tmp/s.img"
 cmd groups/Default/devices "add s1 0"
 check "modprobe scst_local" modprobe scst_local
 check_cmd "second session" scst_local/scst_local "add_session iqn.2026-12.test:storm"
-ha=$(awk '$1 == "scst_local_host" {print $2}' $P/scst_local/scst_local)
-hb=$(awk '$1 == "iqn.2026-12.test:storm" {print $2}' $P/scst_local/scst_local)
+ha=$(local_host)
+hb=$(local_host iqn.2026-12.test:storm)
 A=$(disk_of "$ha:0:0:0")
 B=$(disk_of "$hb:0:0:0")
 SA=/dev/$(sg_of "$ha:0:0:0")

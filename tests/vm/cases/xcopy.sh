@@ -14,10 +14,10 @@ check_cmd "open x2" vdisk/vdisk "open x2 /tmp/x2.img"
 cmd groups/Default/devices "add x1 0"
 cmd groups/Default/devices "add x2 1"
 check "modprobe scst_local" modprobe scst_local
-h=$(awk '$1 == "scst_local_host" {print $2}' $P/scst_local/scst_local)
+h=$(local_host)
 A=/dev/$(sg_of "$h:0:0:0")
 B=/dev/$(sg_of "$h:0:0:1")
-for d in $A $B; do sg_turs $d >/dev/null 2>&1; sg_turs $d >/dev/null 2>&1; done
+clear_ua "$A" "$B"
 
 expect "INQUIRY: 3PC is set" '3PC=1' sg_inq "$A"
 expect "VPD 0x8F: Third-party Copy page" 'third party copy' sg_vpd --page=0x8f "$A"
@@ -46,7 +46,7 @@ check "the overlapping copy is exact" cmp /tmp/want /tmp/got
 # Refusals.
 check_cmd "map x2 read-only at LUN 2" groups/Default/devices "add x2 2 READ_ONLY"
 R=/dev/$(sg_of "$h:0:0:2")
-sg_turs "$R" >/dev/null 2>&1; sg_turs "$R" >/dev/null 2>&1; sg_turs "$A" >/dev/null 2>&1
+clear_ua "$R"; sg_turs "$A" >/dev/null 2>&1
 check_fails "sg_xcopy to a read-only LU fails" sg_xcopy if="$A" of="$R" bs=512 count=128
 check_fails "sg_xcopy beyond the end of x2 fails" sg_xcopy if="$A" of="$B" bs=512 count=128 seek=16380
 dd if=/tmp/x2.img of=/tmp/got bs=512 skip=16256 count=128 2>/dev/null

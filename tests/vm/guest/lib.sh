@@ -110,3 +110,20 @@ expect_not() {
 	out=$("$@" 2>&1)
 	if echo "$out" | grep -qi -- "$pat"; then fail "$name" "'$*' gave: $(echo "$out" | tr '\n' ' ' | cut -c1-300)"; else pass "$name"; fi
 }
+
+# local_host [NAME]: prints the SCSI host number of the scst_local session
+# NAME (default: the one scst_local opens at load, scst_local_host).
+local_host() {
+	awk -v n="${1:-scst_local_host}" '$1 == n {print $2}' /proc/scsi_tgt/scst_local/scst_local
+}
+
+# clear_ua DEV...: two TEST UNIT READYs per device, consuming the UNIT
+# ATTENTIONs a new nexus gets (power on, and a LUN change), so that later
+# checks see none.
+clear_ua() {
+	local d
+	for d in "$@"; do
+		sg_turs "$d" >/dev/null 2>&1
+		sg_turs "$d" >/dev/null 2>&1
+	done
+}
