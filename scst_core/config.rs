@@ -17,9 +17,16 @@ use crate::{
             GroupDevicesCmd,
             GroupNamesCmd, //
         },
-        sense::Asc,
+        sense::{
+            asc,
+            Asc, //
+        },
     },
-    session::SessionCore,
+    session::{
+        AenWork,
+        SessionCore, //
+    },
+    Core,
 };
 use kernel::{
     prelude::*,
@@ -60,6 +67,26 @@ pub(crate) struct Config {
     next_session_id: u64,
 }
 
+/// Queues `asc` as an asynchronous event of `s` for the management thread;
+/// if that fails, it becomes a UNIT ATTENTION at once.
+fn report_aen(s: &Arc<SessionCore>, asc: Asc) {
+    let queued = Core::get().is_ok_and(|core| {
+        KBox::new(
+            AenWork {
+                sess: s.clone(),
+                asc,
+            },
+            GFP_KERNEL,
+        )
+        .is_ok_and(|w| core.mgmt_pool.submit(w).is_ok())
+    });
+    if !queued {
+        for t in s.state.lock().luns.iter() {
+            t.ua.lock().push(asc);
+        }
+    }
+}
+
 fn copy(bytes: &[u8]) -> Result<KVec<u8>> {
     let mut v = KVec::with_capacity(bytes.len(), GFP_KERNEL)?;
     v.extend_from_slice(bytes, GFP_KERNEL)?;
@@ -85,15 +112,19 @@ impl Config {
     }
 
     /// Rebuilds the LUN tables of the sessions in group `id` (all if `None`).
+    /// Changes owed as asynchronous events go to the management thread,
+    /// which reports them outside this lock.
     pub(crate) fn refresh_sessions(&self, id: Option<u64>) {
         for s in self.sessions.iter() {
             if id.is_none_or(|id| s.state.lock().group == id) {
-                if let Err(e) = s.refresh(self) {
-                    pr_warn!(
+                match s.refresh(self) {
+                    Ok(false) => {}
+                    Ok(true) => report_aen(s, asc::REPORTED_LUNS_DATA_CHANGED),
+                    Err(e) => pr_warn!(
                         "session {}: cannot update its LUNs: error {}\n",
                         s.id,
                         e.to_errno()
-                    );
+                    ),
                 }
             }
         }

@@ -46,6 +46,7 @@ pub use device::{
 pub use handler::DevHandler;
 pub use proc::parse_error;
 pub use session::{
+    AenSink,
     NewCmd,
     Response,
     Session,
@@ -81,6 +82,10 @@ pub struct Core {
     config: Mutex<config::Config>,
     /// The command threads.
     pool: Arc<threads::Pool>,
+    /// The task management thread: functions waiting for aborted commands.
+    tm_pool: Arc<threads::Pool>,
+    /// The management thread: asynchronous event reports.
+    mgmt_pool: Arc<threads::Pool>,
     /// Where devices keep persistent reservations with APTPL
     /// (`/proc/scsi_tgt/pr_dir`; `None`: APTPL is refused).
     #[pin]
@@ -112,7 +117,9 @@ impl kernel::Module for ScstCore {
             try_pin_init!(Core {
                 handlers <- kernel::new_mutex!(KVec::new(), "Core::handlers"),
                 config <- kernel::new_mutex!(config::Config::new(), "Core::config"),
-                pool: threads::Pool::new()?,
+                pool: threads::Pool::new(c"scst_cmd%u", true)?,
+                tm_pool: threads::Pool::new(c"scst_tm", false)?,
+                mgmt_pool: threads::Pool::new(c"scst_mgmt", false)?,
                 pr_dir <- kernel::new_mutex!(
                     Some(CString::try_from_fmt(fmt!("{}", aptpl::DEFAULT_DIR))?),
                     "Core::pr_dir"
@@ -131,10 +138,15 @@ impl kernel::Module for ScstCore {
             0 => threads::online_cpus(),
             n => n,
         };
-        core.pool
-            .resize(n as usize)
-            .inspect_err(|_| core.pool.stop())?;
-        let files = proc::RootFiles::new(&core.dirs).inspect_err(|_| core.pool.stop())?;
+        let stop = |_: &Error| {
+            core.pool.stop();
+            core.tm_pool.stop();
+            core.mgmt_pool.stop();
+        };
+        core.pool.resize(n as usize).inspect_err(stop)?;
+        core.tm_pool.resize(1).inspect_err(stop)?;
+        core.mgmt_pool.resize(1).inspect_err(stop)?;
+        let files = proc::RootFiles::new(&core.dirs).inspect_err(stop)?;
         CORE.set(core)?;
         pr_info!("scst-rs {} loaded, {} command threads\n", VERSION, n);
         Ok(ScstCore { files: Some(files) })
@@ -151,6 +163,8 @@ impl Drop for ScstCore {
         if let Some(core) = CORE.take() {
             // No sessions remain (their drivers are unloaded): the threads
             // have nothing left to do.
+            core.mgmt_pool.stop();
+            core.tm_pool.stop();
             core.pool.stop();
             let dirs = core.config.lock().take_dirs();
             drop(dirs);

@@ -158,6 +158,10 @@ pub(crate) struct SessionCore {
     /// EXTENDED COPY results held for RECEIVE COPY RESULTS.
     #[pin]
     pub(crate) copy_results: Mutex<crate::xcopy::Held>,
+    /// The transport's asynchronous event reporting, while the session is
+    /// open (taken while a report is sent, so closing waits for it).
+    #[pin]
+    aen: Mutex<Option<Arc<dyn AenSink>>>,
 }
 
 pub(crate) struct SessState {
@@ -169,6 +173,34 @@ pub(crate) struct SessState {
 }
 
 impl SessionCore {
+    /// A session's core part, not yet in the configuration. Not generic
+    /// over the driver: lock classes are statics of the function that
+    /// initialises the locks, and a generic function's statics are shared
+    /// by its instances in different modules.
+    fn new(
+        id: u64,
+        nexus: pr::ItNexus,
+        initiator: CString,
+        target: CString,
+        group: u64,
+    ) -> Result<Arc<Self>> {
+        Arc::pin_init(
+            pin_init!(SessionCore {
+                id,
+                nexus,
+                initiator,
+                target,
+                state <- kernel::new_mutex!(SessState { group, luns: KVec::new(), built: false }, "scst::Session"),
+                cmd_count: Atomic::new(0),
+                tasks <- kernel::new_mutex!(KVec::new(), "scst::Session::tasks"),
+                task_gone <- kernel::new_condvar!("scst::Session::task_gone"),
+                copy_results <- kernel::new_mutex!([None; crate::xcopy::HELD_RESULTS], "scst::Session::copy_results"),
+                aen <- kernel::new_mutex!(None, "scst::Session::aen"),
+            }),
+            GFP_KERNEL,
+        )
+    }
+
     /// Queues a UNIT ATTENTION on this session's I_T_L nexuses of `dev`.
     pub(crate) fn raise_ua(&self, dev: &Arc<Device>, asc: crate::proto::sense::Asc) {
         for t in self
@@ -220,13 +252,15 @@ impl SessionCore {
     }
 
     /// Rebuilds the LUN table from the session's group in `config`: kept
-    /// nexuses keep their state, new ones start with a reset UA, and every
-    /// nexus of a changed table gets REPORTED LUNS DATA CHANGED.
-    pub(crate) fn refresh(&self, config: &Config) -> Result {
+    /// nexuses keep their state, new ones start with a reset UA, and a
+    /// changed table is reported with REPORTED LUNS DATA CHANGED: as a UA
+    /// on every nexus, or, `Ok(true)`, owed as an asynchronous event.
+    pub(crate) fn refresh(&self, config: &Config) -> Result<bool> {
+        let aen = self.aen.lock().is_some();
         let mut st = self.state.lock();
         let Some(g) = config.groups.iter().find(|g| g.id == st.group) else {
             st.luns.clear();
-            return Ok(());
+            return Ok(false);
         };
         let mut luns = KVec::with_capacity(g.luns.len(), GFP_KERNEL)?;
         let mut changed = g.luns.len() != st.luns.len();
@@ -247,7 +281,8 @@ impl SessionCore {
             };
             luns.push(t, GFP_KERNEL)?;
         }
-        if changed && st.built {
+        let report = changed && st.built;
+        if report && !aen {
             for t in luns.iter() {
                 t.ua.lock()
                     .push(crate::proto::sense::asc::REPORTED_LUNS_DATA_CHANGED);
@@ -255,7 +290,57 @@ impl SessionCore {
         }
         st.luns = luns;
         st.built = true;
-        Ok(())
+        Ok(report && aen)
+    }
+
+    /// Reports the UNIT ATTENTION `asc` of the session's LUNs through the
+    /// transport (SCST's `scst_gen_aen_or_ua`), or, if it cannot, queues it
+    /// on every nexus. Outside every core lock (may sleep).
+    pub(crate) fn report_aen(&self, asc: crate::proto::sense::Asc) {
+        // The event is the target's, not one LU's: the lowest LUN carries it.
+        let lun = self
+            .state
+            .lock()
+            .luns
+            .iter()
+            .map(|t| t.lun)
+            .min()
+            .unwrap_or(0);
+        let (sense, n) = crate::proto::sense::to_array(&Sense::unit_attention(asc), Format::Fixed);
+        let sent = match &*self.aen.lock() {
+            Some(sink) => sink.report_aen(lun, &sense[..n]),
+            None => false,
+        };
+        if !sent {
+            for t in self.state.lock().luns.iter() {
+                t.ua.lock().push(asc);
+            }
+        }
+    }
+}
+
+/// Asynchronous event reporting of a session (SCST's `report_aen`): a
+/// transport that can tell an initiator of a UNIT ATTENTION condition
+/// without waiting for its next command (iSCSI's Asynchronous Message).
+/// The core uses it for REPORTED LUNS DATA HAS CHANGED (3F/0E), the event
+/// initiators act on (open-iscsi rescans the session's LUNs).
+pub trait AenSink: Send + Sync + 'static {
+    /// Reports `sense` (fixed format, UNIT ATTENTION) for LUN `lun`. False
+    /// if it could not be sent: the core then queues the UNIT ATTENTION.
+    /// Runs in the core's management thread; may sleep; must not call
+    /// into the core.
+    fn report_aen(&self, lun: u64, sense: &[u8]) -> bool;
+}
+
+/// A session's owed asynchronous event, for the management thread.
+pub(crate) struct AenWork {
+    pub(crate) sess: Arc<SessionCore>,
+    pub(crate) asc: crate::proto::sense::Asc,
+}
+
+impl Work for AenWork {
+    fn run(self: KBox<Self>) {
+        self.sess.report_aen(self.asc);
     }
 }
 
@@ -269,6 +354,19 @@ pub trait TargetDriver: Send + Sync + 'static {
 
     /// Delivers the response of a finished command. May sleep.
     fn xmit_response(&self, cmd: Self::Cmd, rsp: Response<'_>);
+
+    /// The driver's handle of one task management function queued with
+    /// [`Session::rx_mgmt_fn`] (returned with its result). A driver that
+    /// only uses the waiting [`Session::task_mgmt`] uses
+    /// [`core::convert::Infallible`].
+    type Mgmt: Send + 'static;
+
+    /// Delivers the result of a function queued with
+    /// [`Session::rx_mgmt_fn`] (SCST's `task_mgmt_fn_done`), after every
+    /// command it aborted went through [`TargetDriver::xmit_response`].
+    /// Runs in the task management thread, or in the caller's thread when
+    /// nothing had to be waited for. May sleep.
+    fn task_mgmt_fn_done(&self, mgmt: Self::Mgmt, result: TmResult);
 }
 
 /// The response of a command.
@@ -370,20 +468,8 @@ impl<T: TargetDriver> Session<T> {
         }
         .ok_or(EINVAL)?;
         let nexus = pr::ItNexus { tid, rtpi: 1 };
-        let sc = Arc::pin_init(
-            pin_init!(SessionCore {
-                id,
-                nexus,
-                initiator: initiator_c,
-                target: target_c,
-                state <- kernel::new_mutex!(SessState { group, luns: KVec::new(), built: false }, "scst::Session"),
-                cmd_count: Atomic::new(0),
-                tasks <- kernel::new_mutex!(KVec::new(), "scst::Session::tasks"),
-                task_gone <- kernel::new_condvar!("scst::Session::task_gone"),
-                copy_results <- kernel::new_mutex!([None; crate::xcopy::HELD_RESULTS], "scst::Session::copy_results"),
-            }),
-            GFP_KERNEL,
-        )?;
+        let sc = SessionCore::new(id, nexus, initiator_c, target_c, group)?;
+        // A new table: nothing to report.
         sc.refresh(&config)?;
         config.sessions.push(sc.clone(), GFP_KERNEL)?;
         drop(config);
@@ -441,13 +527,50 @@ impl<T: TargetDriver> Session<T> {
 }
 
 impl<T: TargetDriver> Session<T> {
+    /// Enables asynchronous event reporting through `sink` until the
+    /// session closes (closing waits for a report being sent).
+    pub fn set_aen(&self, sink: Arc<dyn AenSink>) {
+        *self.inner.sc.aen.lock() = Some(sink);
+    }
+
     /// A task management function from this session's initiator (SCST's
     /// `scst_rx_mgmt_fn`): `lun` is the addressed LUN, `tag` the referenced
     /// task of ABORT TASK and QUERY TASK. Aborted commands still come back
     /// through [`TargetDriver::xmit_response`] (with [`Response::aborted`]),
     /// all of them before this returns. See [`crate::tm`]. May sleep.
     pub fn task_mgmt(&self, f: TmFunction, lun: u64, tag: u64) -> TmResult {
-        tm::task_mgmt(&self.inner.core, &self.inner.sc, f, lun, tag)
+        tm::start(&self.inner.core, &self.inner.sc, f, lun, tag).finish()
+    }
+
+    /// [`Session::task_mgmt`] without the wait (SCST's `scst_rx_mgmt_fn`):
+    /// the function takes effect before this returns (commands received
+    /// later are not affected), and its result goes to
+    /// [`TargetDriver::task_mgmt_fn_done`] with `mgmt` once the aborted
+    /// commands have gone through `xmit_response`. Like a command's, the
+    /// driver must wait for that before it goes away. May sleep.
+    pub fn rx_mgmt_fn(&self, f: TmFunction, lun: u64, tag: u64, mgmt: T::Mgmt) {
+        let core = &self.inner.core;
+        let pending = tm::start(core, &self.inner.sc, f, lun, tag);
+        if pending.is_done() {
+            self.inner.driver.task_mgmt_fn_done(mgmt, pending.finish());
+            return;
+        }
+        let work = MgmtWork {
+            sess: self.inner.clone(),
+            pending,
+            mgmt,
+        };
+        let w: KBox<dyn Work> = match KBox::<MgmtWork<T>>::new_uninit(GFP_KERNEL) {
+            Ok(b) => {
+                let w: KBox<dyn Work> = b.write(work);
+                w
+            }
+            // Out of memory: wait here instead.
+            Err(_) => return work.complete(),
+        };
+        if let Err(w) = core.tm_pool.try_submit(w) {
+            w.run();
+        }
     }
 
     /// LOGICAL UNIT RESET of `lun` (`Some`) or TARGET RESET (`None`: every
@@ -469,6 +592,27 @@ impl<T: TargetDriver> Session<T> {
     }
 }
 
+/// The wait of a function queued with [`Session::rx_mgmt_fn`], for the task
+/// management thread.
+struct MgmtWork<T: TargetDriver> {
+    sess: Arc<SessionInner<T>>,
+    pending: tm::Pending,
+    mgmt: T::Mgmt,
+}
+
+impl<T: TargetDriver> MgmtWork<T> {
+    fn complete(self) {
+        let r = self.pending.finish();
+        self.sess.driver.task_mgmt_fn_done(self.mgmt, r);
+    }
+}
+
+impl<T: TargetDriver> Work for MgmtWork<T> {
+    fn run(self: KBox<Self>) {
+        KBox::into_inner(self).complete();
+    }
+}
+
 impl<T: TargetDriver> Drop for Session<T> {
     fn drop(&mut self) {
         let mut config = self.inner.core.config.lock();
@@ -479,6 +623,8 @@ impl<T: TargetDriver> Drop for Session<T> {
             t.dev.res.lock().nexus_loss(id);
         }
         drop(config);
+        // No report after this: the sink may belong to a module going away.
+        drop(self.inner.sc.aen.lock().take());
         pr_info!("session {} closed\n", id);
     }
 }

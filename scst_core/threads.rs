@@ -5,8 +5,11 @@
 //!
 //! Target drivers hand commands to the core from their own context; the core
 //! queues them here and a command thread runs each command's state machine
-//! (SCST's `scst_cmd_thread`). Stopping the pool lets the threads drain the
-//! queue first, so no command is ever dropped unanswered.
+//! (SCST's `scst_cmd_thread`). Task management functions that must wait
+//! for aborted commands do so in a pool of its own, the task management
+//! thread (SCST's `scst_tm_thread`), so a driver's receiving thread never
+//! blocks on them. Stopping a pool lets its threads drain the queue first,
+//! so no command is ever dropped unanswered.
 
 use kernel::{
     prelude::*,
@@ -39,6 +42,10 @@ pub(crate) struct Pool {
     more: CondVar,
     #[pin]
     threads: Mutex<KVec<KThread>>,
+    /// The threads' name: with `%u` for the CPU when bound.
+    name: &'static CStr,
+    /// Whether thread `i` is bound to the `i`-th online CPU.
+    bound: bool,
 }
 
 /// The number of online CPUs (at least 1).
@@ -50,12 +57,16 @@ pub(crate) fn online_cpus() -> u32 {
 }
 
 impl Pool {
-    pub(crate) fn new() -> Result<Arc<Self>> {
+    /// A pool without threads yet. `name` names them; `bound`: one per CPU
+    /// (`name` then has `%u` for the CPU number).
+    pub(crate) fn new(name: &'static CStr, bound: bool) -> Result<Arc<Self>> {
         Arc::pin_init(
             try_pin_init!(Self {
                 queue <- kernel::new_mutex!(Queue { work: KVec::new(), wanted: 0 }, "scst::Pool::queue"),
                 more <- kernel::new_condvar!("scst::Pool::more"),
                 threads <- kernel::new_mutex!(KVec::new(), "scst::Pool::threads"),
+                name,
+                bound,
             }),
             GFP_KERNEL,
         )
@@ -63,8 +74,18 @@ impl Pool {
 
     /// Queues work for a command thread.
     pub(crate) fn submit(&self, w: KBox<dyn Work>) -> Result {
+        self.try_submit(w).map_err(|_| ENOMEM)
+    }
+
+    /// Queues work for a thread; out of memory, the work comes back (for
+    /// the caller to run itself, say).
+    pub(crate) fn try_submit(&self, w: KBox<dyn Work>) -> Result<(), KBox<dyn Work>> {
         let mut q = self.queue.lock();
-        q.work.push(w, GFP_KERNEL)?;
+        if q.work.reserve(1, GFP_KERNEL).is_err() {
+            return Err(w);
+        }
+        // Cannot fail: room was reserved.
+        let _ = q.work.push(w, GFP_KERNEL);
         drop(q);
         self.more.notify_one();
         Ok(())
@@ -100,9 +121,13 @@ impl Pool {
         };
         while threads.len() < n {
             let index = threads.len();
-            let cpu = cpus.get(index % cpus.len().max(1)).copied();
+            let cpu = if self.bound {
+                cpus.get(index % cpus.len().max(1)).copied()
+            } else {
+                None
+            };
             let pool = self.clone();
-            let t = KThread::spawn(c"scst_cmd%u", cpu, move || pool.thread_fn(index))?;
+            let t = KThread::spawn(self.name, cpu, move || pool.thread_fn(index))?;
             threads.push(t, GFP_KERNEL)?;
         }
         Ok(())

@@ -20,9 +20,14 @@
 //!    TASK SET with TAS=0) and releases SPC-2 reservations on resets;
 //! 4. waits until every aborted task has really finished, then answers.
 //!
-//! The function runs in the caller's thread (the driver's receive or error
-//! handling thread), which may sleep; a task never waits for task
-//! management, so the wait always ends.
+//! Steps 1 to 3 run in the caller's thread (the driver's receiving or
+//! error handling thread, which may sleep), so the function sees exactly
+//! the tasks the initiator sent before it. Step 4 runs there too for
+//! [`crate::Session::task_mgmt`]; for [`crate::Session::rx_mgmt_fn`] it
+//! runs in the task management thread, which then hands the result to the
+//! driver's `task_mgmt_fn_done`, and the receiving thread goes on (answering
+//! NOP-Outs, collecting data) while aborted commands finish. A task never
+//! waits for task management, so the wait always ends.
 
 use crate::{
     device::Device,
@@ -195,25 +200,56 @@ fn model_lun(
     }
 }
 
-/// Executes `f` for session `sc` on `lun` (ABORT TASK, QUERY TASK: the task
-/// `tag`).
-pub(crate) fn task_mgmt(
+/// A function whose aborts are done, waiting for the aborted tasks.
+pub(crate) struct Pending {
+    /// The aborted tasks (and the ABORT TASK target), with their sessions.
+    wait: KVec<(Arc<SessionCore>, Arc<TaskCtl>)>,
+    result: TmResult,
+}
+
+impl Pending {
+    /// A function that failed before it aborted anything.
+    fn failed() -> Self {
+        Self {
+            wait: KVec::new(),
+            result: TmResult {
+                response: TmResponse::Failed,
+                additional_info: [0; 3],
+            },
+        }
+    }
+
+    /// Whether nothing is left to wait for.
+    pub(crate) fn is_done(&self) -> bool {
+        self.wait.is_empty()
+    }
+
+    /// Waits until every aborted task went through `xmit_response` (tasks
+    /// never wait for task management, so this ends), then gives the
+    /// function's result. May sleep.
+    pub(crate) fn finish(self) -> TmResult {
+        for (sess, ctl) in self.wait.iter() {
+            sess.wait_task_gone(ctl);
+        }
+        self.result
+    }
+}
+
+/// Starts `f` for session `sc` on `lun` (ABORT TASK, QUERY TASK: the task
+/// `tag`): decides and marks what it aborts and queues the UNIT ATTENTIONs,
+/// all before it returns, so commands the driver hands over afterwards are
+/// not affected. What remains is waiting, [`Pending::finish`]. May sleep.
+pub(crate) fn start(
     core: &Core,
     sc: &Arc<SessionCore>,
     f: TmFunction,
     lun: u64,
     tag: u64,
-) -> TmResult {
-    match run(core, sc, f, lun, tag) {
-        Ok(r) => r,
-        Err(_) => TmResult {
-            response: TmResponse::Failed,
-            additional_info: [0; 3],
-        },
-    }
+) -> Pending {
+    run(core, sc, f, lun, tag).unwrap_or_else(|_| Pending::failed())
 }
 
-fn run(core: &Core, sc: &Arc<SessionCore>, f: TmFunction, lun: u64, tag: u64) -> Result<TmResult> {
+fn run(core: &Core, sc: &Arc<SessionCore>, f: TmFunction, lun: u64, tag: u64) -> Result<Pending> {
     let own = sc.lookup(lun);
     let req_dev = if target_wide(f) {
         None
@@ -388,14 +424,20 @@ fn run(core: &Core, sc: &Arc<SessionCore>, f: TmFunction, lun: u64, tag: u64) ->
         }
     }
 
-    // 4. Wait until the aborted tasks went through xmit_response.
+    // 4. What to wait for.
+    let mut pending = Pending {
+        wait: KVec::with_capacity(wait.len(), GFP_KERNEL)?,
+        result: TmResult {
+            response: outcome.response,
+            additional_info: outcome.additional_info,
+        },
+    };
     for &i in wait.iter() {
         if let Some(s) = seen.get(i) {
-            s.sess.wait_task_gone(&s.ctl);
+            pending
+                .wait
+                .push((s.sess.clone(), s.ctl.clone()), GFP_KERNEL)?;
         }
     }
-    Ok(TmResult {
-        response: outcome.response,
-        additional_info: outcome.additional_info,
-    })
+    Ok(pending)
 }

@@ -227,6 +227,122 @@ pub(crate) fn xmit_response(mut cmd: CmdHandle, rsp: Response<'_>) {
     conn.retire(cmd.itt);
 }
 
+impl scst_core::AenSink for Conn {
+    /// An Asynchronous Message with the SCSI event (RFC 7143 11.9.1).
+    fn report_aen(&self, lun: u64, sense: &[u8]) -> bool {
+        if self.closing.load(Relaxed) {
+            return false;
+        }
+        let mut seg = [0u8; 2 + 252];
+        let Ok(len) = pdu::build_sense_segment(sense, &mut seg) else {
+            return false;
+        };
+        let lun_field = u16::try_from(lun)
+            .ok()
+            .and_then(lun::encode_u64)
+            .unwrap_or(0);
+        let r = self.send_with_status(
+            |sn, exp, max, out| {
+                pdu::AsyncMessage {
+                    total_ahs_len: 0,
+                    data_segment_len: len as u32,
+                    lun: lun_field,
+                    stat_sn: sn,
+                    exp_cmd_sn: exp,
+                    max_cmd_sn: max,
+                    event: pdu::AsyncEvent::ScsiEvent,
+                    vcode: 0,
+                    param1: 0,
+                    param2: 0,
+                    param3: 0,
+                }
+                .encode(out)
+            },
+            &seg[..len],
+        );
+        match r {
+            Ok(()) => {
+                pr_info!("iscsi: conn {}: reported LUN inventory change\n", self.id);
+                true
+            }
+            Err(_) => {
+                self.close();
+                false
+            }
+        }
+    }
+}
+
+/// The driver's handle of a task management function in the core.
+pub(crate) struct TmfHandle {
+    conn: Arc<Conn>,
+    itt: u32,
+    /// The core's function (`None`: answered by the driver).
+    f: Option<TmFunction>,
+    /// The referenced task was still collecting Data-Out in the driver.
+    pending_hit: bool,
+}
+
+impl TmfHandle {
+    /// Sends the Task Management Function Response.
+    fn respond(&self, response: TmfResponse, info: [u8; 3]) -> Result {
+        let itt = self.itt;
+        self.conn.send_with_status(
+            |sn, exp, max, out| {
+                pdu::TaskMgmtResponse {
+                    response,
+                    total_ahs_len: 0,
+                    data_segment_len: 0,
+                    itt,
+                    stat_sn: sn,
+                    exp_cmd_sn: exp,
+                    max_cmd_sn: max,
+                    additional_response_info: info,
+                }
+                .encode(out)
+            },
+            &[],
+        )
+    }
+}
+
+/// The iSCSI response of the core's result of `f`.
+fn tmf_response(f: TmFunction, pending_hit: bool, r: TmResponse) -> TmfResponse {
+    match r {
+        // The task was still collecting data in the driver.
+        TmResponse::TaskNotExist if pending_hit => TmfResponse::FunctionComplete,
+        TmResponse::Complete
+            if pending_hit && matches!(f, TmFunction::QueryTask | TmFunction::QueryTaskSet) =>
+        {
+            TmfResponse::FunctionSucceeded
+        }
+        TmResponse::Complete => TmfResponse::FunctionComplete,
+        TmResponse::Succeeded => TmfResponse::FunctionSucceeded,
+        TmResponse::TaskNotExist => TmfResponse::TaskDoesNotExist,
+        TmResponse::LunNotExist => TmfResponse::LunDoesNotExist,
+        TmResponse::NotSupported => TmfResponse::NotSupported,
+        TmResponse::Rejected | TmResponse::Failed => TmfResponse::Rejected,
+    }
+}
+
+/// Delivers the result of a task management function (the core's
+/// `task_mgmt_fn_done`).
+pub(crate) fn task_mgmt_fn_done(h: TmfHandle, r: scst_core::TmResult) {
+    let resp = match h.f {
+        Some(f) => tmf_response(f, h.pending_hit, r.response),
+        None => TmfResponse::Rejected,
+    };
+    if let Err(e) = h.respond(resp, r.additional_info) {
+        pr_debug!(
+            "iscsi: conn {}: TMF response not sent: {:?}\n",
+            h.conn.id,
+            e
+        );
+        h.conn.close();
+    }
+    h.conn.retire(h.itt);
+}
+
 /// The core's task attribute of an iSCSI ATTR field (untagged and reserved
 /// values are SIMPLE).
 fn task_attr(a: pdu::TaskAttr) -> TaskAttr {
@@ -1286,49 +1402,40 @@ impl Ff<'_> {
             TmfFunction::QueryAsyncEvent => (Some(TmFunction::QueryAsyncEvent), false),
             _ => (None, false),
         };
-        let (response, info) = match (f, self.session.as_ref()) {
-            (None, _) if t.function == TmfFunction::TaskReassign => {
-                (TmfResponse::AllegianceReassignmentNotSupported, [0; 3])
-            }
-            (None, _) | (Some(_), None) => (TmfResponse::NotSupported, [0; 3]),
-            (Some(f), Some(s)) => {
-                let r = s.task_mgmt(f, lun, u64::from(rtt));
-                let resp = match r.response {
-                    // The task was still collecting data in the driver.
-                    TmResponse::TaskNotExist if pending_hit => TmfResponse::FunctionComplete,
-                    TmResponse::Complete if pending_hit && f == TmFunction::QueryTask => {
-                        TmfResponse::FunctionSucceeded
-                    }
-                    TmResponse::Complete if pending_hit && f == TmFunction::QueryTaskSet => {
-                        TmfResponse::FunctionSucceeded
-                    }
-                    TmResponse::Complete => TmfResponse::FunctionComplete,
-                    TmResponse::Succeeded => TmfResponse::FunctionSucceeded,
-                    TmResponse::TaskNotExist => TmfResponse::TaskDoesNotExist,
-                    TmResponse::LunNotExist => TmfResponse::LunDoesNotExist,
-                    TmResponse::NotSupported => TmfResponse::NotSupported,
-                    TmResponse::Rejected | TmResponse::Failed => TmfResponse::Rejected,
-                };
-                (resp, r.additional_info)
-            }
-        };
         let itt = t.itt;
-        conn.send_with_status(
-            |sn, exp, max, out| {
-                pdu::TaskMgmtResponse {
-                    response,
-                    total_ahs_len: 0,
-                    data_segment_len: 0,
-                    itt,
-                    stat_sn: sn,
-                    exp_cmd_sn: exp,
-                    max_cmd_sn: max,
-                    additional_response_info: info,
+        let h = TmfHandle {
+            conn: conn.clone(),
+            itt,
+            f,
+            pending_hit,
+        };
+        match (f, self.session.as_ref()) {
+            // A cold reset ends the connection after its response: wait here.
+            (Some(f), Some(s)) if stop => {
+                let r = s.task_mgmt(f, lun, u64::from(rtt));
+                h.respond(tmf_response(f, pending_hit, r.response), r.additional_info)?;
+            }
+            (Some(f), Some(s)) => {
+                // Answered from the core's task management thread once the
+                // aborted commands are gone; meanwhile this thread goes on
+                // (NOP-Outs, Data-Outs). The connection's teardown waits for
+                // the answer like for a command.
+                if conn
+                    .inflight
+                    .lock()
+                    .push(Inflight { itt }, GFP_KERNEL)
+                    .is_err()
+                {
+                    h.respond(TmfResponse::Rejected, [0; 3])?;
+                } else {
+                    s.rx_mgmt_fn(f, lun, u64::from(rtt), h);
                 }
-                .encode(out)
-            },
-            &[],
-        )?;
+            }
+            (None, _) if t.function == TmfFunction::TaskReassign => {
+                h.respond(TmfResponse::AllegianceReassignmentNotSupported, [0; 3])?
+            }
+            (None, _) | (Some(_), None) => h.respond(TmfResponse::NotSupported, [0; 3])?,
+        }
         Ok(if stop { Next::Stop } else { Next::Continue })
     }
 
@@ -1480,6 +1587,10 @@ fn full_feature(conn: &Arc<Conn>, rx: &mut Rx, done: LoginDone) {
     if let Err(e) = conn.logged_in(&done) {
         pr_warn!("iscsi: conn {}: {:?}\n", conn.id, e);
         return;
+    }
+    if let Some(s) = &session {
+        let sink: Arc<dyn scst_core::AenSink> = conn.clone();
+        s.set_aen(sink);
     }
     pr_info!(
         "iscsi: conn {}: {} session of {} logged in\n",

@@ -55,6 +55,12 @@ impl TargetDriver for Driver {
     fn xmit_response(&self, cmd: conn::CmdHandle, rsp: scst_core::Response<'_>) {
         conn::xmit_response(cmd, rsp);
     }
+
+    type Mgmt = conn::TmfHandle;
+
+    fn task_mgmt_fn_done(&self, mgmt: conn::TmfHandle, result: scst_core::TmResult) {
+        conn::task_mgmt_fn_done(mgmt, result);
+    }
 }
 
 /// A connection and its receiving thread.

@@ -80,6 +80,8 @@ struct Local;
 impl TargetDriver for Local {
     const NAME: &'static CStr = c"scst_local";
     type Cmd = ScsiCmd;
+    // The midlayer's error handler waits for its functions (task_mgmt).
+    type Mgmt = core::convert::Infallible;
 
     fn xmit_response(&self, cmd: ScsiCmd, rsp: Response<'_>) {
         if rsp.aborted == Some(AbortNotice::Silent) {
@@ -97,6 +99,10 @@ impl TargetDriver for Local {
             data_in: rsp.data,
             resid: rsp.resid,
         });
+    }
+
+    fn task_mgmt_fn_done(&self, mgmt: Self::Mgmt, _: scst_core::TmResult) {
+        match mgmt {}
     }
 }
 

@@ -94,7 +94,28 @@ if [ -n "$sda" ]; then
 	check "umount" umount /mnt
 	check "fsck is clean" e2fsck -f -n /dev/$sda
 fi
+# A LUN mapped while logged in reaches the initiator as an Asynchronous
+# Message (3F/0E), on which iscsid rescans the session: the disk appears
+# with no command sent and no manual rescan.
+check_cmd "open NULLIO disk n2" vdisk/vdisk "open n2 none 512 NULLIO"
+check_cmd "map n2 at LUN 2 while logged in" groups/Default_$T/devices "add n2 2"
+i=0
+while [ $i -lt 30 ] && ! ls -d /sys/class/iscsi_session/session*/device/target*/[0-9]*:0:0:2 >/dev/null 2>&1; do
+	sleep 1
+	i=$((i + 1))
+done
+check "LUN 2 appears by itself (AEN REPORTED LUNS DATA HAS CHANGED)" \
+	ls -d /sys/class/iscsi_session/session*/device/target*/[0-9]*:0:0:2
+check "the target logged the asynchronous event" sh -c 'dmesg | grep -q "reported LUN inventory change"'
+if [ -n "$sda" ]; then
+	# The event was not also queued as a UNIT ATTENTION: sd would log the
+	# 3F/0E sense of the next read.
+	check "LUN 0 still reads after the event" dd if=/dev/$sda of=/dev/null bs=64k count=4 iflag=direct
+	check "no UNIT ATTENTION 3F/0E besides the event" sh -c '! dmesg | grep -q "LUN assignments on this target have changed"'
+fi
 check "iscsiadm logout" iscsiadm -m node -T $T -p 127.0.0.1 --logout
+check_cmd "unmap n2" groups/Default_$T/devices "del n2"
+check_cmd "close n2" vdisk/vdisk "close n2"
 check_no_grep "session gone from /proc" "$T" $P/iscsi/session
 
 # CHAP: one-way, then mutual.
