@@ -32,6 +32,8 @@ use iscsi_proto::pdu::{
 };
 use iscsi_proto::text::{TextIter, TextWriter};
 
+mod storm;
+
 /// The initiator name every login uses.
 const INITIATOR: &str = "iqn.2026-11.org.scst-rs:hostile";
 /// What we declare as our MaxRecvDataSegmentLength.
@@ -173,11 +175,20 @@ impl CmdResult {
 struct LoginOpts {
     /// Ask for CRC32C header and data digests.
     digests: bool,
+    /// Log in with this ISID (reinstating its session) instead of a new one.
+    isid: Option<[u8; 6]>,
 }
 
 /// Every connection of this process gets its own ISID, so that no login
 /// reinstates the session of another scenario.
 static ISID_QUALIFIER: AtomicU16 = AtomicU16::new(1);
+
+/// A new ISID (random-qualifier format, unique in this process).
+fn new_isid() -> [u8; 6] {
+    let q = ISID_QUALIFIER.fetch_add(1, Ordering::Relaxed);
+    let pid = std::process::id().to_be_bytes();
+    [0x80, pid[1], pid[2], pid[3], (q >> 8) as u8, q as u8]
+}
 
 struct Conn {
     s: TcpStream,
@@ -500,9 +511,7 @@ impl Conn {
     }
 
     fn login_on(&mut self, target: &str, opts: LoginOpts) -> Result<(), String> {
-        let q = ISID_QUALIFIER.fetch_add(1, Ordering::Relaxed);
-        let pid = std::process::id().to_be_bytes();
-        let isid = [0x80, pid[1], pid[2], pid[3], (q >> 8) as u8, q as u8];
+        let isid = opts.isid.unwrap_or_else(new_isid);
         let itt = 0x4c4f_4749; // "LOGI"
         let dg = if opts.digests { "CRC32C" } else { "None" };
         let mut buf = vec![0u8; 8192];
@@ -1274,7 +1283,10 @@ fn oversize_pdu(ctx: &Ctx, r: &mut Report) {
 }
 
 fn bad_header_digest(ctx: &Ctx, r: &mut Report) {
-    let opts = LoginOpts { digests: true };
+    let opts = LoginOpts {
+        digests: true,
+        ..LoginOpts::default()
+    };
     if let Some(mut c) = ctx.login(r, opts) {
         r.check(
             "CRC32C digests: NOP-Out with good digests answered",
@@ -1751,6 +1763,7 @@ const SCENARIOS: &[&str] = &[
     "tmf",
     "ordered",
     "logout",
+    "abort-storm",
     "conn-storm",
 ];
 
@@ -1778,6 +1791,7 @@ fn run(ctx: &Ctx, name: &'static str, n: u32) -> Report {
         "ordered" => ordered(ctx, &mut r),
         "logout" => logout(ctx, &mut r),
         "conn-storm" => conn_storm(ctx, &mut r, n),
+        "abort-storm" => storm::abort_storm(ctx, &mut r),
         _ => r.fail("scenario", "unknown"),
     }
     r

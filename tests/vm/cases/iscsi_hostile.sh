@@ -3,7 +3,10 @@
 # iscsi-hostile): stalled and garbage logins, unknown opcodes, CmdSN outside
 # the window, Data-Out for unknown tasks or with a wrong DataSN, PDUs above
 # MaxRecvDataSegmentLength, bad digests, SNACK, task management, logout, a
-# COMPARE AND WRITE with too little data, a storm of dropped connections.
+# COMPARE AND WRITE with too little data, an abort storm (three sessions at
+# queue depth 64 under ABORT TASK SET, LUN RESET, TARGET WARM RESET and
+# connection drops with reinstatement; no command lost or answered twice,
+# every block verified), a storm of dropped connections.
 # Every bad PDU must get RFC 7143's Reject or a closed connection; afterwards
 # nothing is left behind (sessions, module references) and a normal initiator
 # still works. The harness fails the run on any kernel splat or leak.
