@@ -842,6 +842,9 @@ impl<T: TargetDriver> Work for Cmd<T> {
             self.release_order();
             return xmit_aborted(&*self.sess.driver, n, notice);
         }
+        if outcome.status == Status::CheckCondition {
+            tm::qerr(&self.sess.core, &self.sess.sc, n.lun, self.ctl.tag);
+        }
         // Done executing: newer commands may run now. This happens before
         // the response goes out, because the initiator may reuse the tag
         // as soon as it has the response.

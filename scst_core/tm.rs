@@ -35,6 +35,8 @@ use crate::{
         tm::{
             AbortNotice,
             LuContext,
+            QErr,
+            QerrPlan,
             Task,
             TaskState,
             TmPlan,
@@ -247,6 +249,97 @@ pub(crate) fn start(
     tag: u64,
 ) -> Pending {
     run(core, sc, f, lun, tag).unwrap_or_else(|_| Pending::failed())
+}
+
+/// QErr (Control mode page): command `tag` of `sc` on `lun` is about to
+/// be answered with CHECK CONDITION. With QErr=01b the other tasks of the
+/// task set (every nexus's when TST=000b) are aborted, with QErr=11b those
+/// of the faulting nexus; other nexuses learn of it by TASK ABORTED (TAS=1)
+/// or a 2F/02 UNIT ATTENTION (TAS=0). Runs before the CHECK CONDITION goes
+/// out and does not wait: aborted tasks finish on their own.
+pub(crate) fn qerr(core: &Core, sc: &Arc<SessionCore>, lun: u64, tag: u64) {
+    let Some(own) = sc.lookup(lun) else {
+        return;
+    };
+    let cfg = own.dev.ops().map(|o| o.tm_config()).unwrap_or_default();
+    if cfg.qerr == QErr::Continue {
+        return;
+    }
+    match qerr_run(core, sc, &own, cfg, lun, tag) {
+        Ok(0) => {}
+        Ok(n) => pr_info!(
+            "session {}: CHECK CONDITION with QErr={}: {} tasks of device {} aborted\n",
+            sc.id,
+            cfg.qerr.bits(),
+            n,
+            own.dev.name().to_str().unwrap_or("?")
+        ),
+        Err(_) => pr_warn!("QErr: out of memory, no tasks aborted\n"),
+    }
+}
+
+fn qerr_run(
+    core: &Core,
+    sc: &Arc<SessionCore>,
+    own: &Arc<TgtDev>,
+    cfg: crate::proto::tm::TmConfig,
+    lun: u64,
+    tag: u64,
+) -> Result<usize> {
+    // Every session's tasks on the faulting device, under the LUN the
+    // faulting session knows it by.
+    let mut seen: KVec<Seen> = KVec::new();
+    let mut tasks: KVec<Task> = KVec::new();
+    {
+        let config = core.config.lock();
+        for s in config.sessions.iter() {
+            let mut ctls: KVec<Arc<TaskCtl>> = KVec::new();
+            for ctl in s.tasks.lock().iter() {
+                ctls.push(ctl.clone(), GFP_KERNEL)?;
+            }
+            for ctl in ctls {
+                let Some(itl) = s.lookup(ctl.lun) else {
+                    continue;
+                };
+                if !Arc::ptr_eq(&itl.dev, &own.dev) {
+                    continue;
+                }
+                tasks.push(
+                    Task {
+                        tag: ctl.tag,
+                        nexus: ItNexus(s.id),
+                        lun,
+                        attr: ctl.attr,
+                        state: ctl.task_state(),
+                    },
+                    GFP_KERNEL,
+                )?;
+                seen.push(
+                    Seen {
+                        sess: s.clone(),
+                        ctl,
+                        itl: Some(itl),
+                    },
+                    GFP_KERNEL,
+                )?;
+            }
+        }
+    }
+    let plan = QerrPlan::new(cfg, ItNexus(sc.id), lun, tag, &tasks);
+    let mut n = 0;
+    for a in plan.affected() {
+        if seen.get(a.index).is_some_and(|s| s.ctl.abort(a.notice)) {
+            n += 1;
+        }
+    }
+    for g in plan.unit_attentions() {
+        if let UaTarget::Itl(nexus, _) = g.to {
+            if let Some(Seen { itl: Some(t), .. }) = seen.iter().find(|s| s.sess.id == nexus.0) {
+                t.ua.lock().push(g.asc);
+            }
+        }
+    }
+    Ok(n)
 }
 
 fn run(core: &Core, sc: &Arc<SessionCore>, f: TmFunction, lun: u64, tag: u64) -> Result<Pending> {

@@ -32,6 +32,7 @@ use iscsi_proto::pdu::{
 };
 use iscsi_proto::text::{TextIter, TextWriter};
 
+mod qerr;
 mod storm;
 
 /// The initiator name every login uses.
@@ -1764,6 +1765,7 @@ const SCENARIOS: &[&str] = &[
     "ordered",
     "logout",
     "abort-storm",
+    "qerr",
     "conn-storm",
 ];
 
@@ -1792,6 +1794,7 @@ fn run(ctx: &Ctx, name: &'static str, n: u32) -> Report {
         "logout" => logout(ctx, &mut r),
         "conn-storm" => conn_storm(ctx, &mut r, n),
         "abort-storm" => storm::abort_storm(ctx, &mut r),
+        "qerr" => qerr::qerr(ctx, &mut r),
         _ => r.fail("scenario", "unknown"),
     }
     r

@@ -441,47 +441,16 @@ fn run_session(ctx: &Ctx, index: u32, done: &Barrier) -> Result<String, String> 
     ))
 }
 
-/// Sets or clears TAS in the Control mode page (MODE SELECT(10)); set,
-/// aborts for another session are reported with TASK ABORTED.
+/// Sets or clears TAS in the Control mode page; set, aborts for another
+/// session are reported with TASK ABORTED.
 fn set_tas(ctx: &Ctx, on: bool) -> Result<String, String> {
-    let mut c = Conn::login(ctx.addr, &ctx.target, LoginOpts::default())?;
-    let sense_cdb = [0x5a, 0x08, 0x0a, 0, 0, 0, 0, 0, 0xff, 0];
-    let (r, _) = c.command(&sense_cdb, 255, true)?;
-    if r.status != GOOD || r.data.len() < 8 + 12 || r.data[8] & 0x3f != 0x0a {
-        return Err(format!(
-            "MODE SENSE(10) of the Control page: {}",
-            r.describe()
-        ));
-    }
-    let mut param = vec![0u8; 8];
-    param.extend_from_slice(&r.data[8..8 + 12]);
-    param[8] &= 0x3f;
-    param[8 + 5] = (param[8 + 5] & !0x40) | if on { 0x40 } else { 0 };
-    let cdb = [0x55, 0x10, 0, 0, 0, 0, 0, 0, param.len() as u8, 0];
-    let itt = c.send_cmd(
-        &cdb,
-        param.len() as u32,
-        false,
-        true,
-        &param,
-        true,
-        None,
-        TaskAttr::Simple,
-    )?;
-    let r = c.wait_status(itt)?;
-    if r.status != GOOD {
-        return Err(format!(
-            "MODE SELECT(10) TAS={}: {}",
-            u8::from(on),
-            r.describe()
-        ));
-    }
-    let (r, _) = c.command(&sense_cdb, 255, true)?;
-    if r.data.get(8 + 5).is_some_and(|b| (b & 0x40 != 0) == on) {
-        Ok(format!("TAS={}", u8::from(on)))
-    } else {
-        Err(format!("MODE SENSE does not show TAS={}", u8::from(on)))
-    }
+    super::qerr::set_control(
+        ctx,
+        super::qerr::Control {
+            tas: on,
+            ..super::qerr::Control::DEFAULT
+        },
+    )
 }
 
 pub(super) fn abort_storm(ctx: &Ctx, r: &mut Report) {
