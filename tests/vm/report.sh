@@ -28,6 +28,15 @@ while IFS= read -r line; do
 	esac
 done <"$L"
 
+# The console just before each case's first failure (kernel messages
+# included), so a CI log alone can explain it.
+grep -n "SCST-TEST: FAIL " "$L" | awk -F'SCST-TEST: FAIL ' '{split($2, c, ":"); if (!(c[1] in seen)) {seen[c[1]] = 1; print $1}}' |
+	cut -d: -f1 | while read -r n; do
+	echo "---- console before: $(sed -n "${n}p" "$L" | sed 's/.*SCST-TEST: FAIL //' | cut -c1-100) ----"
+	sed -n "$((n > 30 ? n - 30 : 1)),$((n - 1))p" "$L" | grep -v 'SCST-TEST: PASS ' | cut -c1-200
+	echo "----"
+done
+
 if [ "$qrc" = 124 ] || [ "$qrc" = 137 ]; then
 	res FAIL "vm: time-out (the guest did not finish)"
 elif ! grep -q "SCST-DONE" "$L"; then

@@ -44,6 +44,9 @@ writer "$A" &
 w1=$!
 reader "$B" &
 r2=$!
+# The reader loop closes B between its dd runs; this keeps it open.
+sleep 3600 <"/dev/$B" &
+hold=$!
 sleep 2
 
 # LUN map and group changes while I/O runs.
@@ -75,7 +78,7 @@ check_cmd "del_session h2 while its disk is read" scst_local/scst_local "del_ses
 check "h2's disks are gone" sh -c "! ls -d /sys/bus/scsi/devices/$h2:0:0:* >/dev/null 2>&1"
 # Linux refuses to unload a SCSI host driver whose disks are open.
 check_fails "rmmod scst_local refused while its disks are open" rmmod scst_local
-stop_io $r1 $w1 $r2 $r4
+stop_io $r1 $w1 $r2 $r4 $hold
 check "rmmod scst_local once the disks are closed" rmmod scst_local
 check "no scst_local disks remain" sh -c "! ls -d /sys/bus/scsi/devices/$h:0:0:* >/dev/null 2>&1"
 
