@@ -10,6 +10,9 @@
 #include <linux/net.h>
 #include <net/sock.h>
 #include <linux/blk-mq.h>
+#include <linux/blkdev.h>
+#include <linux/highmem.h>
+#include <linux/mm.h>
 #include <scsi/scsi_cmnd.h>
 #include <scsi/scsi_host.h>
 
@@ -98,3 +101,45 @@ void scst_helper_sock_set_rcvtimeo(struct socket *sock, long timeo)
 	WRITE_ONCE(sock->sk->sk_rcvtimeo, timeo);
 }
 EXPORT_SYMBOL_GPL(scst_helper_sock_set_rcvtimeo);
+
+struct page *scst_helper_virt_to_page(const void *addr)
+{
+	return virt_to_page(addr);
+}
+EXPORT_SYMBOL_GPL(scst_helper_virt_to_page);
+
+void scst_helper_flush_kernel_vmap_range(void *addr, int size)
+{
+	flush_kernel_vmap_range(addr, size);
+}
+EXPORT_SYMBOL_GPL(scst_helper_flush_kernel_vmap_range);
+
+void scst_helper_invalidate_kernel_vmap_range(void *addr, int size)
+{
+	invalidate_kernel_vmap_range(addr, size);
+}
+EXPORT_SYMBOL_GPL(scst_helper_invalidate_kernel_vmap_range);
+
+long long scst_helper_bdev_nr_bytes(struct block_device *bdev)
+{
+	return bdev_nr_bytes(bdev);
+}
+EXPORT_SYMBOL_GPL(scst_helper_bdev_nr_bytes);
+
+unsigned int scst_helper_bdev_logical_block_size(struct block_device *bdev)
+{
+	return bdev_logical_block_size(bdev);
+}
+EXPORT_SYMBOL_GPL(scst_helper_bdev_logical_block_size);
+
+unsigned int scst_helper_blk_mode(bool write)
+{
+	return (__force unsigned int)(write ? BLK_OPEN_READ | BLK_OPEN_WRITE : BLK_OPEN_READ);
+}
+EXPORT_SYMBOL_GPL(scst_helper_blk_mode);
+
+unsigned long long scst_helper_totalram_bytes(void)
+{
+	return (unsigned long long)totalram_pages() << PAGE_SHIFT;
+}
+EXPORT_SYMBOL_GPL(scst_helper_totalram_bytes);

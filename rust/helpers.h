@@ -29,6 +29,16 @@ int scst_helper_scsi_add_host(struct Scsi_Host *shost, struct device *dev);
 
 _Bool scst_helper_cpu_online(unsigned int cpu);
 
+struct page;
+struct block_device;
+struct page *scst_helper_virt_to_page(const void *addr);
+void scst_helper_flush_kernel_vmap_range(void *addr, int size);
+void scst_helper_invalidate_kernel_vmap_range(void *addr, int size);
+long long scst_helper_bdev_nr_bytes(struct block_device *bdev);
+unsigned int scst_helper_bdev_logical_block_size(struct block_device *bdev);
+unsigned int scst_helper_blk_mode(_Bool write);
+unsigned long long scst_helper_totalram_bytes(void);
+
 struct socket;
 void scst_helper_sock_set_rcvtimeo(struct socket *sock, long timeo);
 

@@ -41,7 +41,13 @@ pub struct OpenOptions {
 /// the reference that `filp_close()` releases).
 pub struct KFile {
     file: NonNull<bindings::file>,
+    /// Opened `O_DIRECT`: buffers must be sector aligned.
+    direct: bool,
 }
+
+/// The buffer alignment direct I/O gets from [`KFile`] (one sector: the
+/// DMA alignment of block devices, unless they ask for more).
+const DIRECT_ALIGN: usize = 512;
 
 // SAFETY: A `struct file` may be used and closed from any thread; reads and
 // writes at explicit offsets need no external locking.
@@ -81,7 +87,10 @@ impl KFile {
         let file = from_err_ptr(unsafe { bindings::filp_open(path.as_char_ptr(), flags, mode) })?;
         let file = NonNull::new(file).ok_or(ENOENT)?;
         // INVARIANT: `file` was just opened and is owned by us.
-        Ok(Self { file })
+        Ok(Self {
+            file,
+            direct: opts.direct,
+        })
     }
 
     /// The size in bytes: the file size, or the device size for a block device.
@@ -97,9 +106,36 @@ impl KFile {
         unsafe { bindings::scst_helper_file_is_bdev(self.file.as_ptr()) }
     }
 
+    /// Whether `buf` must go through an aligned bounce buffer: direct I/O
+    /// from a buffer that is not sector aligned.
+    fn needs_bounce(&self, buf: &[u8]) -> bool {
+        self.direct && buf.as_ptr() as usize % DIRECT_ALIGN != 0
+    }
+
+    /// An aligned copy target of `len` bytes (kvmalloc gives sizes of 512
+    /// bytes and more their natural or page alignment).
+    fn bounce(len: usize) -> Result<KVVec<u8>> {
+        let b = KVVec::from_elem(0u8, len, GFP_KERNEL)?;
+        if b.as_ptr() as usize % DIRECT_ALIGN != 0 {
+            return Err(EINVAL);
+        }
+        Ok(b)
+    }
+
     /// Reads into `buf` from offset `pos`; returns the number of bytes read
-    /// (short only at the end of the file).
+    /// (short only at the end of the file). With `O_DIRECT`, `pos` and the
+    /// length must be multiples of the file system's block size.
     pub fn read_at(&self, buf: &mut [u8], pos: u64) -> Result<usize> {
+        if self.needs_bounce(buf) {
+            let mut b = Self::bounce(buf.len())?;
+            let n = self.read_at_raw(&mut b, pos)?;
+            buf[..n].copy_from_slice(&b[..n]);
+            return Ok(n);
+        }
+        self.read_at_raw(buf, pos)
+    }
+
+    fn read_at_raw(&self, buf: &mut [u8], pos: u64) -> Result<usize> {
         let mut done = 0;
         while done < buf.len() {
             let mut off = to_pos(pos.checked_add(done as u64).ok_or(EINVAL)?)?;
@@ -123,8 +159,18 @@ impl KFile {
         Ok(done)
     }
 
-    /// Writes all of `buf` at offset `pos`.
+    /// Writes all of `buf` at offset `pos` (alignment as for
+    /// [`KFile::read_at`]).
     pub fn write_at(&self, buf: &[u8], pos: u64) -> Result {
+        if self.needs_bounce(buf) {
+            let mut b = Self::bounce(buf.len())?;
+            b.copy_from_slice(buf);
+            return self.write_at_raw(&b, pos);
+        }
+        self.write_at_raw(buf, pos)
+    }
+
+    fn write_at_raw(&self, buf: &[u8], pos: u64) -> Result {
         let mut done = 0;
         while done < buf.len() {
             let mut off = to_pos(pos.checked_add(done as u64).ok_or(EINVAL)?)?;

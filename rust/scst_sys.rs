@@ -14,11 +14,13 @@
 #![deny(clippy::undocumented_unsafe_blocks)]
 #![deny(unsafe_op_in_unsafe_fn)]
 
+pub mod bdev;
 pub mod bindings;
 pub mod crc;
 pub mod global;
 pub mod kfile;
 pub mod kthread;
+pub mod mm;
 pub mod net;
 pub mod procfs;
 pub mod scsi_host;

@@ -223,6 +223,28 @@ impl procfs::Handler for Threads {
     }
 }
 
+/// `/proc/scsi_tgt/sgv`: command buffer memory (SCST shows its buffer
+/// pools here; scst-rs allocates per command and shows what commands hold
+/// against `scst_max_cmd_mem`).
+struct Sgv;
+
+impl procfs::Handler for Sgv {
+    fn show(&self, m: &SeqFile) -> Result {
+        let s = Core::get()?.mem.stats();
+        seq_print!(m, "{:<36}{}\n", "limit (scst_max_cmd_mem, bytes)", s.limit);
+        seq_print!(m, "{:<36}{}\n", "in use by commands (bytes)", s.used);
+        seq_print!(m, "{:<36}{}\n", "peak (bytes)", s.peak);
+        seq_print!(m, "{:<36}{}\n", "commands admitted", s.admitted);
+        seq_print!(
+            m,
+            "{:<36}{}\n",
+            "commands refused over the limit",
+            s.refused
+        );
+        Ok(())
+    }
+}
+
 /// Which file of a group directory.
 #[derive(Clone, Copy)]
 enum GroupFileKind {
@@ -445,6 +467,7 @@ pub(crate) struct RootFiles {
     _threads: File<Threads>,
     _trace_level: File<TraceLevel>,
     _pr_dir: File<PrDir>,
+    _sgv: File<Sgv>,
 }
 
 impl RootFiles {
@@ -459,6 +482,7 @@ impl RootFiles {
             _threads: dir.file(c"threads", 0o644, Arc::new(Threads, GFP_KERNEL)?)?,
             _trace_level: dir.file(c"trace_level", 0o644, Arc::new(TraceLevel, GFP_KERNEL)?)?,
             _pr_dir: dir.file(c"pr_dir", 0o644, Arc::new(PrDir, GFP_KERNEL)?)?,
+            _sgv: dir.file(c"sgv", 0o444, Arc::new(Sgv, GFP_KERNEL)?)?,
         })
     }
 }

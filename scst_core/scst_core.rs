@@ -30,6 +30,7 @@ mod config;
 pub mod device;
 pub mod disk;
 pub mod handler;
+mod mem;
 mod proc;
 mod range_lock;
 mod reservation;
@@ -61,6 +62,10 @@ module! {
     description: "SCSI target middle level (scst-rs)",
     license: "GPL",
     params: {
+        scst_max_cmd_mem: u32 {
+            default: 0,
+            description: "Memory for the data of commands in flight, in MiB (0: a quarter of RAM)",
+        },
         scst_threads: u32 {
             default: 0,
             description: "Number of command threads (0: one per online CPU)",
@@ -82,6 +87,8 @@ pub struct Core {
     config: Mutex<config::Config>,
     /// The command threads.
     pool: Arc<threads::Pool>,
+    /// Command buffer memory against `scst_max_cmd_mem`.
+    mem: mem::CmdMem,
     /// The task management thread: functions waiting for aborted commands.
     tm_pool: Arc<threads::Pool>,
     /// The management thread: asynchronous event reports.
@@ -118,6 +125,10 @@ impl kernel::Module for ScstCore {
                 handlers <- kernel::new_mutex!(KVec::new(), "Core::handlers"),
                 config <- kernel::new_mutex!(config::Config::new(), "Core::config"),
                 pool: threads::Pool::new(c"scst_cmd%u", true)?,
+                mem: mem::CmdMem::new(match module_parameters::scst_max_cmd_mem.value() {
+                    0 => scst_sys::mm::total_ram() / 4,
+                    mib => u64::from(mib) << 20,
+                }),
                 tm_pool: threads::Pool::new(c"scst_tm", false)?,
                 mgmt_pool: threads::Pool::new(c"scst_mgmt", false)?,
                 pr_dir <- kernel::new_mutex!(
@@ -147,8 +158,14 @@ impl kernel::Module for ScstCore {
         core.tm_pool.resize(1).inspect_err(stop)?;
         core.mgmt_pool.resize(1).inspect_err(stop)?;
         let files = proc::RootFiles::new(&core.dirs).inspect_err(stop)?;
+        let mib = core.mem.stats().limit >> 20;
         CORE.set(core)?;
-        pr_info!("scst-rs {} loaded, {} command threads\n", VERSION, n);
+        pr_info!(
+            "scst-rs {} loaded, {} command threads, {} MiB for commands\n",
+            VERSION,
+            n,
+            mib
+        );
         Ok(ScstCore { files: Some(files) })
     }
 }

@@ -501,16 +501,35 @@ impl<T: TargetDriver> Session<T> {
         let ctl = Arc::new(TaskCtl::new(cmd.tag, cmd.lun, cmd.attr), GFP_KERNEL)?;
         sc.tasks.lock().push(ctl.clone(), GFP_KERNEL)?;
         // From here on `Cmd`'s drop takes the task off the list.
-        let work = KBox::new(
+        // What its data will hold: the data-out buffer, or the data-in one.
+        let need =
+            u64::from(cmd.expected_len).max(cmd.data_out.as_ref().map_or(0, |d| d.len() as u64));
+        let mut work = KBox::new(
             Cmd {
                 sess: self.inner.clone(),
                 ctl,
                 new: Some(cmd),
                 itl: None,
                 refused: None,
+                mem: 0,
             },
             GFP_KERNEL,
         )?;
+        if !self.inner.core.mem.reserve(need) {
+            // Over scst_max_cmd_mem: TASK SET FULL while this session has
+            // other commands whose end makes room, else BUSY. It never
+            // enters its task set.
+            let others = sc.tasks.lock().len() > 1;
+            let status = if others {
+                Status::TaskSetFull
+            } else {
+                Status::Busy
+            };
+            work.refused = Some((status, None));
+            let w: KBox<dyn Work> = work;
+            return self.inner.core.pool.submit(w);
+        }
+        work.mem = need;
         // Ordering is decided here, in the driver's thread, so commands
         // enter their task set in the order the initiator sent them.
         let work = match work.admit() {
@@ -639,6 +658,8 @@ struct Cmd<T: TargetDriver> {
     itl: Option<Arc<TgtDev>>,
     /// Refused at admission (TASK SET FULL, ...): the response to send.
     refused: Option<(Status, Option<Sense>)>,
+    /// Bytes reserved against `scst_max_cmd_mem`.
+    mem: u64,
 }
 
 impl<T: TargetDriver> Drop for Cmd<T> {
@@ -647,6 +668,7 @@ impl<T: TargetDriver> Drop for Cmd<T> {
         // task management waiting for this task may go on, and if the
         // command never ran to its end, newer ones it held back may run.
         self.release_order();
+        self.sess.core.mem.release(self.mem);
         self.sess.sc.remove_task(&self.ctl);
     }
 }

@@ -40,6 +40,7 @@ use scst_core::{
     DeviceRegistration, //
 };
 use scst_sys::{
+    bdev::BlockDev,
     kfile::{
         KFile,
         OpenOptions, //
@@ -86,6 +87,10 @@ enum Kind {
     Null,
     /// A regular file or a block device, through kernel file I/O (FILEIO).
     File(KFile),
+    /// A block device, with bios straight from the command's buffer
+    /// (BLOCKIO): no page cache, so every write is on the device (in its
+    /// cache, which FUA and SYNCHRONIZE CACHE flush) when it completes.
+    Block(BlockDev),
     /// A CD-ROM drive without a medium.
     Empty,
 }
@@ -140,6 +145,7 @@ impl Media for Backing {
                 }
                 Ok(())
             }
+            Kind::Block(b) => b.read_at(buf, pos),
             Kind::Empty => Err(ENOMEDIUM),
         }
     }
@@ -154,6 +160,7 @@ impl Media for Backing {
                 }
                 Ok(())
             }
+            Kind::Block(b) => b.write_at(buf, pos, fua),
             Kind::Empty => Err(ENOMEDIUM),
         }
     }
@@ -161,6 +168,8 @@ impl Media for Backing {
     fn flush(&self, pos: u64, len: u64) -> Result {
         match &*self.kind() {
             Kind::File(f) => f.sync_range(pos, len, false),
+            // A device cache has no ranges: all of it.
+            Kind::Block(b) => b.flush(),
             Kind::Null | Kind::Empty => Ok(()),
         }
     }
@@ -172,6 +181,7 @@ impl Media for Backing {
     fn unmap(&self, pos: u64, len: u64) -> Result {
         match &*self.kind() {
             Kind::File(f) => f.punch_hole(pos, len),
+            Kind::Block(b) => b.zero_out(pos, len),
             Kind::Null => Ok(()),
             Kind::Empty => Err(ENOMEDIUM),
         }
@@ -219,10 +229,40 @@ impl VDev {
             (Kind::Null, NULLIO_SIZE, "SCST_NIO")
         } else if path.to_bytes().is_empty() {
             (Kind::Empty, 0, "SCST_FIO")
+        } else if flags.blockio {
+            let bdev = BlockDev::open(&path, flags.read_only).map_err(|e| {
+                pr_warn!(
+                    "vdisk {}: cannot open block device {} for BLOCKIO: error {}\n",
+                    name,
+                    path.to_str().unwrap_or("?"),
+                    e.to_errno()
+                );
+                // Not a block device: a wrong argument, as for every other
+                // bad field of the command.
+                if e == ENOTBLK {
+                    EINVAL
+                } else {
+                    e
+                }
+            })?;
+            let lbs = bdev.logical_block_size();
+            if block_size < lbs {
+                pr_warn!(
+                    "vdisk {}: block size {} is below the {}-byte blocks of {}\n",
+                    name,
+                    block_size,
+                    lbs,
+                    path.to_str().unwrap_or("?")
+                );
+                return Err(EINVAL);
+            }
+            let size = bdev.size();
+            (Kind::Block(bdev), size, "SCST_BIO")
         } else {
             let opts = OpenOptions {
                 read_only: flags.read_only,
                 sync: flags.write_through,
+                direct: flags.o_direct,
                 ..Default::default()
             };
             let file = KFile::open(&path, opts).inspect_err(|e| {
@@ -278,8 +318,10 @@ impl VDev {
     /// Re-reads the size of the backing file (`resync_size`).
     fn resync_size(&self) -> Result<u64> {
         let b = self.disk.media();
-        if let Kind::File(f) = &*b.kind() {
-            b.size.store(f.size(), Relaxed);
+        match &*b.kind() {
+            Kind::File(f) => b.size.store(f.size(), Relaxed),
+            Kind::Block(d) => b.size.store(d.size(), Relaxed),
+            Kind::Null | Kind::Empty => {}
         }
         Ok(b.size())
     }
@@ -486,15 +528,13 @@ impl procfs::Handler for VdiskFile {
                     );
                     return Err(EINVAL);
                 }
-                if o.flags.blockio {
-                    pr_warn!(
-                        "{}: BLOCKIO is not supported yet; use FILEIO (no flag)\n",
-                        FILE
-                    );
+                if o.flags.blockio && o.flags.nullio {
+                    pr_warn!("{}: BLOCKIO does not go with NULLIO\n", FILE);
                     return Err(EINVAL);
                 }
-                if o.flags.o_direct {
-                    pr_info!("{}: O_DIRECT is not supported yet and is ignored\n", FILE);
+                if o.flags.o_direct && (o.flags.blockio || o.flags.nullio) {
+                    pr_warn!("{}: O_DIRECT is for FILEIO only\n", FILE);
+                    return Err(EINVAL);
                 }
                 let dev = VDev::open(o.name, o.path, PeripheralType::Disk, o.block_size, o.flags)?;
                 if dev.size() < u64::from(o.block_size) {

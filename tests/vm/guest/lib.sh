@@ -69,12 +69,22 @@ check_no_grep() {
 }
 
 # disk_of H:C:I:L: prints the block device name (sdX) of a SCSI device,
-# waiting up to 20 s for it to appear.
+# waiting up to 60 s for it to appear (sd probes asynchronously; a busy CI
+# machine under TCG can be slow). A wait above 10 s is logged on the console
+# with the kernel's last messages, so that slowness shows up in the log.
 disk_of() {
 	local i=0 d
-	while [ $i -lt 40 ]; do
+	while [ $i -lt 120 ]; do
 		d=$(ls /sys/bus/scsi/devices/$1/block 2>/dev/null | head -n 1)
-		[ -n "$d" ] && [ -b /dev/$d ] && { echo "$d"; return 0; }
+		if [ -n "$d" ] && [ -b /dev/$d ]; then
+			[ $i -gt 20 ] && echo "SCST-NOTE: $SCST_CASE: $1 took $((i / 2)) s to appear as $d" >/dev/console
+			echo "$d"
+			return 0
+		fi
+		if [ $i = 21 ]; then
+			echo "SCST-NOTE: $SCST_CASE: $1 has no disk after 10 s; kernel log:" >/dev/console
+			dmesg | tail -n 15 >/dev/console
+		fi
 		sleep 0.5
 		i=$((i + 1))
 	done
