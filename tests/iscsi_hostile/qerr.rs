@@ -158,6 +158,22 @@ fn queue_chain(c: &mut Conn) -> Result<Vec<u32>, String> {
     Ok(itts)
 }
 
+/// Sends a HEAD OF QUEUE INQUIRY for VPD page 0xEE, which does not exist:
+/// it runs at once and ends with CHECK CONDITION.
+fn send_bad_inquiry(c: &mut Conn) -> Result<u32, String> {
+    let inq = [0x12, 0x01, 0xee, 0, 0xff, 0];
+    c.send_cmd(
+        &inq,
+        255,
+        true,
+        false,
+        &[],
+        true,
+        None,
+        TaskAttr::HeadOfQueue,
+    )
+}
+
 /// Checks what one session's chain got: every task either finished GOOD
 /// before the CHECK CONDITION (then every older one in the chain did too)
 /// or was aborted, reported as `aborted` (`None`: no status at all).
@@ -202,17 +218,7 @@ fn round(ctx: &Ctx, tas: bool) -> Result<String, String> {
     b.tur()?;
     let bi = queue_chain(&mut b)?;
     let ai = queue_chain(&mut a)?;
-    let inq = [0x12, 0x01, 0xee, 0, 0xff, 0];
-    let bad = a.send_cmd(
-        &inq,
-        255,
-        true,
-        false,
-        &[],
-        true,
-        None,
-        TaskAttr::HeadOfQueue,
-    )?;
+    let bad = send_bad_inquiry(&mut a)?;
     let mut all = ai.clone();
     all.push(bad);
     let ga = collect(&mut a, &all, QUIET)?;
@@ -287,17 +293,7 @@ fn quiet_round(ctx: &Ctx) -> Result<String, String> {
     let mut a = Conn::login(ctx.addr, &ctx.target, LoginOpts::default())?;
     a.tur()?;
     let ai = queue_chain(&mut a)?;
-    let inq = [0x12, 0x01, 0xee, 0, 0xff, 0];
-    let bad = a.send_cmd(
-        &inq,
-        255,
-        true,
-        false,
-        &[],
-        true,
-        None,
-        TaskAttr::HeadOfQueue,
-    )?;
+    let bad = send_bad_inquiry(&mut a)?;
     let mut all = ai.clone();
     all.push(bad);
     let got = collect(&mut a, &all, Duration::from_secs(120))?;

@@ -147,6 +147,20 @@ impl<'a> Session<'a> {
         [0x2a, 0, l[0], l[1], l[2], l[3], 0, 0, 1, 0]
     }
 
+    /// Sends a one-block WRITE(10) of `data` at `lba`, all immediate.
+    fn send_write(&mut self, lba: u32, data: &[u8]) -> Result<u32, String> {
+        self.c.send_cmd(
+            &Self::write_cdb(lba),
+            BLOCK,
+            false,
+            true,
+            data,
+            true,
+            None,
+            TaskAttr::Simple,
+        )
+    }
+
     /// Sends one command of the storm.
     fn send_one(&mut self) -> Result<(), String> {
         let first = self.first_lba();
@@ -181,16 +195,7 @@ impl<'a> Session<'a> {
             self.seq += 1;
             let seq = self.seq;
             let data = payload(self.index, lba, seq);
-            let itt = self.c.send_cmd(
-                &Self::write_cdb(lba),
-                BLOCK,
-                false,
-                true,
-                &data,
-                true,
-                None,
-                TaskAttr::Simple,
-            )?;
+            let itt = self.send_write(lba, &data)?;
             self.busy[i] = true;
             self.out.insert(itt, Kind::Write { lba, seq });
         }
@@ -331,16 +336,7 @@ impl<'a> Session<'a> {
             loop {
                 self.seq += 1;
                 let data = payload(self.index, lba, self.seq);
-                let itt = self.c.send_cmd(
-                    &Self::write_cdb(lba),
-                    BLOCK,
-                    false,
-                    true,
-                    &data,
-                    true,
-                    None,
-                    TaskAttr::Simple,
-                )?;
+                let itt = self.send_write(lba, &data)?;
                 let r = self.c.wait_status(itt)?;
                 if r.status == GOOD {
                     self.possible[i as usize] = vec![self.seq];
