@@ -18,7 +18,9 @@
 //!    goes through `xmit_response` so the driver can clean up;
 //! 3. queues the UNIT ATTENTIONs owed (29/xx for resets, 2F/00 for CLEAR
 //!    TASK SET with TAS=0) and releases SPC-2 reservations on resets;
-//! 4. waits until every aborted task has really finished, then answers.
+//! 4. waits until every aborted task has really finished, and every task
+//!    in scope that had finished but was not yet answered has been
+//!    answered, then answers.
 //!
 //! Steps 1 to 3 run in the caller's thread (the driver's receiving or
 //! error handling thread, which may sleep), so the function sees exactly
@@ -438,6 +440,15 @@ fn run(core: &Core, sc: &Arc<SessionCore>, f: TmFunction, lun: u64, tag: u64) ->
             if s.ctl.abort(a.notice) {
                 wait.push(a.index, GFP_KERNEL)?;
                 referenced_aborted = true;
+            }
+        }
+    }
+    // Tasks in scope that finished executing but whose response is still
+    // on its way: the function's response comes after theirs.
+    if f != TmFunction::AbortTask {
+        for a in plan.awaited() {
+            if !wait.contains(&a.index) {
+                wait.push(a.index, GFP_KERNEL)?;
             }
         }
     }

@@ -359,6 +359,8 @@ struct Selector {
     tas: bool,
     /// A task (nexus, tag) that is excluded: the faulted command under QErr.
     except: Option<(ItNexus, u64)>,
+    /// Also select tasks that finished but whose status is not delivered.
+    finished_too: bool,
 }
 
 impl Selector {
@@ -368,10 +370,11 @@ impl Selector {
         tas_applies: false,
         tas: false,
         except: None,
+        finished_too: false,
     };
 
     fn selects(&self, t: &Task) -> bool {
-        if !t.state.is_live() {
+        if !(t.state.is_live() || self.finished_too && t.state == TaskState::Finished) {
             return false;
         }
         if self.except == Some((t.nexus, t.tag)) {
@@ -646,6 +649,7 @@ impl<'a> TmPlan<'a> {
             tas_applies,
             tas: self.cfg.tas,
             except: None,
+            finished_too: false,
         }
     }
 
@@ -655,6 +659,21 @@ impl<'a> TmPlan<'a> {
             tasks: self.tasks,
             idx: 0,
             sel: self.selector(),
+        }
+    }
+
+    /// The tasks in the function's scope whose status is still to be
+    /// delivered, aborted now or finished before: the function's response
+    /// must follow theirs (SAM-5 7.1, RFC 7143 4.2.3.3: no response of an
+    /// affected task may come after it).
+    pub fn awaited(&self) -> Affected<'a> {
+        Affected {
+            tasks: self.tasks,
+            idx: 0,
+            sel: Selector {
+                finished_too: true,
+                ..self.selector()
+            },
         }
     }
 
@@ -731,6 +750,7 @@ impl<'a> QerrPlan<'a> {
                 tas_applies: true,
                 tas: cfg.tas,
                 except: Some((faulted, failed_tag)),
+                finished_too: false,
             },
             tasks,
         }
@@ -977,6 +997,42 @@ mod tests {
         assert_eq!(a[0].index, 1);
         assert_eq!(a[0].notice, AbortNotice::Silent);
         assert!(grants(&p).is_empty());
+    }
+
+    #[test]
+    fn awaited_includes_finished_tasks_in_scope() {
+        // A's tasks on LUN 0: 1 enabled, 2 finished (status on its way),
+        // 3 already aborted; A on LUN 1 and B on LUN 0 are out of scope of
+        // A's ABORT TASK SET with one task set per nexus.
+        let mut t = vec![
+            task(1, A, 0),
+            task(2, A, 0),
+            task(3, A, 0),
+            task(4, A, 1),
+            task(5, B, 0),
+        ];
+        t[1].state = TaskState::Finished;
+        t[2].state = TaskState::Aborted;
+        t[4].state = TaskState::Finished;
+        let cfg = TmConfig {
+            tst: Tst::PerNexus,
+            ..shared(false)
+        };
+        let p = plan(TmRequest::new(TmFunction::AbortTaskSet, A, 0), cfg, &t);
+        let aborted: Vec<usize> = p.affected().map(|a| a.index).collect();
+        let awaited: Vec<usize> = p.awaited().map(|a| a.index).collect();
+        assert_eq!(aborted, vec![0]);
+        assert_eq!(awaited, vec![0, 1]);
+        // LUN RESET covers every nexus's tasks on the LU.
+        let p = plan(TmRequest::new(TmFunction::LunReset, A, 0), cfg, &t);
+        assert_eq!(p.affected().map(|a| a.index).collect::<Vec<_>>(), vec![0]);
+        assert_eq!(
+            p.awaited().map(|a| a.index).collect::<Vec<_>>(),
+            vec![0, 1, 4]
+        );
+        // A query waits for nothing.
+        let p = plan(TmRequest::new(TmFunction::QueryTaskSet, A, 0), cfg, &t);
+        assert_eq!(p.awaited().count(), 0);
     }
 
     #[test]
