@@ -34,6 +34,28 @@ use kernel::{
     },
 };
 
+/// Whether a command was aborted by task management while it executes:
+/// long commands (WRITE SAME, EXTENDED COPY) look between chunks and stop
+/// early, since their result is not reported anyway.
+#[derive(Clone, Copy)]
+pub struct AbortFlag<'a> {
+    ctl: Option<&'a crate::tm::TaskCtl>,
+}
+
+impl<'a> AbortFlag<'a> {
+    /// I/O that no task management reaches.
+    pub const NONE: AbortFlag<'static> = AbortFlag { ctl: None };
+
+    pub(crate) fn new(ctl: &'a crate::tm::TaskCtl) -> Self {
+        Self { ctl: Some(ctl) }
+    }
+
+    /// Whether the command was aborted.
+    pub fn is_aborted(&self) -> bool {
+        self.ctl.is_some_and(|c| c.is_aborted())
+    }
+}
+
 /// A command a device executes: the decoded CDB, the data-out bytes and a
 /// zeroed data-in buffer of the CDB's transfer length.
 pub struct ExecCmd<'a> {
@@ -49,6 +71,8 @@ pub struct ExecCmd<'a> {
     pub read_only: bool,
     /// The I_T nexus the command came from.
     pub nexus: u64,
+    /// Whether task management aborted the command meanwhile.
+    pub abort: AbortFlag<'a>,
     /// Set by the device: a UNIT ATTENTION the core queues on the device's
     /// other I_T_L nexuses once the command succeeded (e.g. MODE
     /// PARAMETERS CHANGED after MODE SELECT).

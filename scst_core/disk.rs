@@ -404,6 +404,15 @@ impl<M: Media> VirtualDisk<M> {
                 let mut lba = ws.lba;
                 let mut left = ws.blocks;
                 while left > 0 {
+                    if cmd.abort.is_aborted() {
+                        pr_info!(
+                            "aborted WRITE SAME at LBA {} stopped after {} of {} blocks\n",
+                            ws.lba,
+                            ws.blocks - left,
+                            ws.blocks
+                        );
+                        return Err(Sense::aborted(asc::NO_ADDITIONAL));
+                    }
                     let n = left.min(per as u64);
                     let bytes = n as usize * bs;
                     self.media

@@ -23,6 +23,7 @@
 use crate::{
     config::Config,
     device::{
+        AbortFlag,
         Device,
         ExecCmd, //
     },
@@ -857,6 +858,7 @@ impl<T: TargetDriver> Work for Cmd<T> {
             n.data_out.as_deref(),
             &mut buf,
             &mut spdtl,
+            AbortFlag::new(&self.ctl),
         );
         if let Some(notice) = self.ctl.finish() {
             // Aborted while it executed: the I/O is done, its result is
@@ -916,8 +918,9 @@ fn execute(
     data_out: Option<&[u8]>,
     buf: &mut KVVec<u8>,
     spdtl: &mut Option<u32>,
+    abort: AbortFlag<'_>,
 ) -> Outcome {
-    match execute_inner(core, sc, lun, cdb, expected, data_out, buf, spdtl) {
+    match execute_inner(core, sc, lun, cdb, expected, data_out, buf, spdtl, abort) {
         Ok(o) => o,
         Err(s) => Outcome::check(s),
     }
@@ -933,6 +936,7 @@ fn execute_inner(
     data_out: Option<&[u8]>,
     buf: &mut KVVec<u8>,
     spdtl: &mut Option<u32>,
+    abort: AbortFlag<'_>,
 ) -> core::result::Result<Outcome, Sense> {
     let opcode = cdb.first().copied().unwrap_or(0);
     let alloc = (expected as usize).min(MAX_XFER);
@@ -1013,11 +1017,11 @@ fn execute_inner(
     ops.parse(cdb)?;
     // Write protection comes after the CDB checks but before any check of
     // the data (a WRITE SAME to a read-only LU is DATA PROTECT, not a
-    // parameter error). A WRITE or WRITE AND VERIFY of no blocks changes
-    // nothing and is not refused.
+    // parameter error). A WRITE, WRITE AND VERIFY or ORWRITE(16) of no
+    // blocks changes nothing and is not refused.
     // WRITE(6) is not among them: its length 0 means 256 blocks.
     let plain_write = matches!(opcode, 0x2a | 0xaa | 0x8a | 0x2e | 0xae | 0x8e);
-    let no_blocks = plain_write && decoded.data_len == 0;
+    let no_blocks = (plain_write || opcode == 0x8b) && decoded.data_len == 0;
     if (t.read_only || ops.write_protected())
         && decoded.flags.contains(cdb::OpFlags::WRITE_MEDIUM)
         && !no_blocks
@@ -1069,7 +1073,7 @@ fn execute_inner(
     if dev.dev_type == crate::proto::types::PeripheralType::Disk {
         match opcode {
             crate::proto::xcopy::EXTENDED_COPY => {
-                crate::xcopy::extended_copy(sc, out)?;
+                crate::xcopy::extended_copy(sc, out, abort)?;
                 return Ok(Outcome::good(0));
             }
             crate::proto::xcopy::RECEIVE_COPY_RESULTS => {
@@ -1102,6 +1106,7 @@ fn execute_inner(
         data_in: buf,
         read_only: t.read_only,
         nexus: sc.id,
+        abort,
         ua_for_others: None,
     };
     let len = ops.exec(&mut ec)?;

@@ -137,6 +137,11 @@ impl TaskCtl {
         false
     }
 
+    /// Whether task management aborted the task.
+    pub(crate) fn is_aborted(&self) -> bool {
+        aborted(self.state.load(Relaxed)).is_some()
+    }
+
     fn task_state(&self) -> TaskState {
         match self.state.load(Relaxed) {
             DORMANT => TaskState::Dormant,

@@ -16,6 +16,7 @@
 
 use crate::{
     device::{
+        AbortFlag,
         DeviceOps,
         ExecCmd, //
     },
@@ -80,6 +81,8 @@ fn rw16(
         data_in,
         read_only: t.read_only,
         nexus,
+        // Each chunk is short; the copy looks for aborts between chunks.
+        abort: AbortFlag::NONE,
         ua_for_others: None,
     };
     ops.exec(&mut ec).map(|_| ())
@@ -92,6 +95,7 @@ fn copy_range(
     dst: &TgtDev,
     r: &CopyRange,
     buf: &mut KVVec<u8>,
+    abort: AbortFlag<'_>,
 ) -> core::result::Result<(), Sense> {
     let unreachable = || xcopy::copy_aborted(asc::COPY_TARGET_NOT_REACHABLE);
     let sops = src.dev.ops().ok_or_else(unreachable)?;
@@ -106,6 +110,14 @@ fn copy_range(
         && r.dst_pos < r.src_pos.saturating_add(r.len);
     let chunks = r.len.div_ceil(CHUNK);
     for i in 0..chunks {
+        if abort.is_aborted() {
+            pr_info!(
+                "aborted EXTENDED COPY stopped after {} of {} chunks\n",
+                i,
+                chunks
+            );
+            return Err(xcopy::copy_aborted(asc::NO_ADDITIONAL));
+        }
         let k = if backwards { chunks - 1 - i } else { i };
         let off = k * CHUNK;
         let n = (r.len - off).min(CHUNK);
@@ -144,7 +156,11 @@ fn copy_range(
 }
 
 /// EXTENDED COPY (LID1) with parameter list `params`, for session `sc`.
-pub(crate) fn extended_copy(sc: &SessionCore, params: &[u8]) -> core::result::Result<(), Sense> {
+pub(crate) fn extended_copy(
+    sc: &SessionCore,
+    params: &[u8],
+    abort: AbortFlag<'_>,
+) -> core::result::Result<(), Sense> {
     let list = xcopy::parse_list(params)?;
     if list.segments().next().is_none() {
         return Ok(());
@@ -180,7 +196,7 @@ pub(crate) fn extended_copy(sc: &SessionCore, params: &[u8]) -> core::result::Re
             result = Err(xcopy::copy_aborted(asc::COPY_TARGET_NOT_REACHABLE));
             break;
         };
-        if let Err(e) = copy_range(sc, src, dst, r, &mut buf) {
+        if let Err(e) = copy_range(sc, src, dst, r, &mut buf, abort) {
             result = Err(e);
             break;
         }

@@ -71,6 +71,10 @@ block_at 20 /tmp/got
 check "ORWRITE left 0xff" cmp /tmp/ff /tmp/got
 expect "ORWRITE on a read-only LU is DATA PROTECT" 'data protect\|write protected' \
 	sg_raw -s 512 -i /tmp/hi "$R" 8b 00 00 00 00 00 00 00 00 14 00 00 00 01 00 00
+# No blocks change nothing: GOOD even on a read-only LU (libiscsi's
+# OrWrite.ZeroBlocks), as for WRITE.
+check "ORWRITE(16) of no blocks on a read-only LU is GOOD" \
+	sg_raw "$R" 8b 00 00 00 00 00 00 00 00 14 00 00 00 00 00 00
 
 # Atomicity: two workers increment a counter in block 30 by compare and
 # swap. Each success must be one increment: a lost update (two CAWs that

@@ -6,7 +6,8 @@
 # COMPARE AND WRITE with too little data, an abort storm (three sessions at
 # queue depth 64 under ABORT TASK SET, LUN RESET, TARGET WARM RESET and
 # connection drops with reinstatement; no command lost or answered twice,
-# every block verified), a storm of dropped connections.
+# every block verified), QErr=01b aborting the task set on a CHECK
+# CONDITION, a storm of dropped connections.
 # Every bad PDU must get RFC 7143's Reject or a closed connection; afterwards
 # nothing is left behind (sessions, module references) and a normal initiator
 # still works. The harness fails the run on any kernel splat or leak.
@@ -45,6 +46,10 @@ done </tmp/hostile.out
 grep -q '^iscsi-hostile: ' /tmp/hostile.out && pass "iscsi-hostile ran every scenario" ||
 	fail "iscsi-hostile ran every scenario" "no summary line (exit status $rc)"
 check_eq "iscsi-hostile exit status" 0 "$rc"
+# The qerr scenario aborts WRITE SAMEs while they execute: vdisk stops
+# them between chunks instead of writing all 8 MiB.
+check "an aborted WRITE SAME stopped early (handlers cancel in-flight I/O)" \
+	sh -c 'dmesg | grep -q "aborted WRITE SAME at LBA .* stopped after"'
 
 # Every connection ends and takes its session with it (give the
 # connection threads up to 10 s).
