@@ -150,7 +150,11 @@ impl Pool {
                     if index >= q.wanted || scst_sys::kthread::should_stop() {
                         return;
                     }
-                    self.more.wait(&mut q);
+                    // Idle: an interruptible sleep, since an uninterruptible
+                    // one counts as hung after 120 s (khungtaskd). Kernel
+                    // threads get no signals, and the loop checks again
+                    // after any wake-up.
+                    let _ = self.more.wait_interruptible(&mut q);
                 }
             };
             for w in batch {

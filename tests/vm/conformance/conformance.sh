@@ -50,15 +50,17 @@ sg_wait() {
 	return 1
 }
 
-# conf_geometry CONFIG: sets BS (block size), RO (1: write-protected LU)
-# and TP (1: thin provisioned)
+# conf_geometry CONFIG: sets BS (block size), RO (1: write-protected LU),
+# TP (1: thin provisioned) and RM (1: removable medium; scst-rs only, LIO's
+# backstores have no such attribute and run as fileio512)
 conf_geometry() {
-	BS=512 RO=0 TP=0
+	BS=512 RO=0 TP=0 RM=0
 	case $1 in
 	fileio512) ;;
 	fileio4096) BS=4096 ;;
 	readonly) RO=1 ;;
 	thin) TP=1 ;;
+	removable) RM=1 ;;
 	*) echo "unknown configuration $1" >&2; return 1 ;;
 	esac
 }
@@ -76,6 +78,7 @@ scst_vdisk_up() {
 	local flags=
 	[ "$RO" = 1 ] && flags=READ_ONLY
 	[ "$TP" = 1 ] && flags="$flags THIN_PROVISIONED"
+	[ "$RM" = 1 ] && flags="$flags REMOVABLE"
 	modprobe scst_vdisk || return 1
 	dd if=/dev/zero of=/tmp/scst.img bs=1M count=$SIZE_MB 2>/dev/null || return 1
 	cmd vdisk/vdisk "open conf0 /tmp/scst.img $BS $flags"
