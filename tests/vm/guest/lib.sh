@@ -76,7 +76,9 @@ disk_of() {
 	local i=0 d
 	while [ $i -lt 120 ]; do
 		d=$(ls /sys/bus/scsi/devices/$1/block 2>/dev/null | head -n 1)
-		if [ -n "$d" ] && [ -b /dev/$d ]; then
+		# The node exists before sd has finished adding the disk (opening
+		# it then fails with ENXIO): wait until it opens.
+		if [ -n "$d" ] && [ -b /dev/$d ] && { : </dev/$d; } 2>/dev/null; then
 			[ $i -gt 20 ] && echo "SCST-NOTE: $SCST_CASE: $1 took $((i / 2)) s to appear as $d" >/dev/console
 			echo "$d"
 			return 0
