@@ -77,8 +77,9 @@ disk_of() {
 	while [ $i -lt 120 ]; do
 		d=$(ls /sys/bus/scsi/devices/$1/block 2>/dev/null | head -n 1)
 		# The node exists before sd has finished adding the disk (opening
-		# it then fails with ENXIO): wait until it opens.
-		if [ -n "$d" ] && [ -b /dev/$d ] && { : </dev/$d; } 2>/dev/null; then
+		# it then fails with ENXIO): wait until it opens (in a subshell: a
+		# failed redirection of a special builtin ends the shell).
+		if [ -n "$d" ] && [ -b /dev/$d ] && ( : </dev/$d ) 2>/dev/null; then
 			[ $i -gt 20 ] && echo "SCST-NOTE: $SCST_CASE: $1 took $((i / 2)) s to appear as $d" >/dev/console
 			echo "$d"
 			return 0
