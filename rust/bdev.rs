@@ -24,7 +24,18 @@ use kernel::{
 /// The alignment bios get from this module: buffer addresses, lengths and
 /// offsets, in bytes (one sector; every device's DMA alignment is at most
 /// this unless it says otherwise, which [`BlockDev::open`] checks).
-const ALIGN: usize = 512;
+pub(crate) const ALIGN: usize = 512;
+
+/// A zeroed buffer of `len` bytes aligned to [`ALIGN`], for I/O that must
+/// bypass the page cache from a buffer that is not (kvmalloc gives sizes of
+/// 512 bytes and more their natural or page alignment; `EINVAL` if not).
+pub(crate) fn aligned_buf(len: usize) -> Result<KVVec<u8>> {
+    let b = KVVec::from_elem(0u8, len, GFP_KERNEL)?;
+    if b.as_ptr() as usize % ALIGN != 0 {
+        return Err(EINVAL);
+    }
+    Ok(b)
+}
 
 /// A block device opened by the kernel.
 ///
@@ -126,18 +137,13 @@ impl BlockDev {
         unsafe { self.rw(b.as_mut_ptr(), b.len(), pos, true, fua) }
     }
 
-    /// An aligned buffer of `len` bytes (kvmalloc gives sizes of 512 bytes
-    /// and more their natural or page alignment); `EINVAL` if the request
-    /// itself is not sector aligned.
+    /// An aligned buffer of `len` bytes; `EINVAL` if the request itself is
+    /// not sector aligned.
     fn bounce(&self, len: usize, pos: u64) -> Result<KVVec<u8>> {
         if len % ALIGN != 0 || pos % ALIGN as u64 != 0 {
             return Err(EINVAL);
         }
-        let b = KVVec::from_elem(0u8, len, GFP_KERNEL)?;
-        if b.as_ptr() as usize % ALIGN != 0 {
-            return Err(EINVAL);
-        }
-        Ok(b)
+        aligned_buf(len)
     }
 
     /// Sends `len` bytes at `addr` to (`write`) or from the device at `pos`

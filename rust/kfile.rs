@@ -9,7 +9,10 @@
 //!
 //! C header: [`include/linux/fs.h`](srctree/include/linux/fs.h)
 
-use crate::bindings;
+use crate::{
+    bdev,
+    bindings, //
+};
 use core::ptr::NonNull;
 use kernel::{
     error::{
@@ -44,10 +47,6 @@ pub struct KFile {
     /// Opened `O_DIRECT`: buffers must be sector aligned.
     direct: bool,
 }
-
-/// The buffer alignment direct I/O gets from [`KFile`] (one sector: the
-/// DMA alignment of block devices, unless they ask for more).
-const DIRECT_ALIGN: usize = 512;
 
 // SAFETY: A `struct file` may be used and closed from any thread; reads and
 // writes at explicit offsets need no external locking.
@@ -109,17 +108,7 @@ impl KFile {
     /// Whether `buf` must go through an aligned bounce buffer: direct I/O
     /// from a buffer that is not sector aligned.
     fn needs_bounce(&self, buf: &[u8]) -> bool {
-        self.direct && buf.as_ptr() as usize % DIRECT_ALIGN != 0
-    }
-
-    /// An aligned copy target of `len` bytes (kvmalloc gives sizes of 512
-    /// bytes and more their natural or page alignment).
-    fn bounce(len: usize) -> Result<KVVec<u8>> {
-        let b = KVVec::from_elem(0u8, len, GFP_KERNEL)?;
-        if b.as_ptr() as usize % DIRECT_ALIGN != 0 {
-            return Err(EINVAL);
-        }
-        Ok(b)
+        self.direct && buf.as_ptr() as usize % bdev::ALIGN != 0
     }
 
     /// Reads into `buf` from offset `pos`; returns the number of bytes read
@@ -127,7 +116,7 @@ impl KFile {
     /// length must be multiples of the file system's block size.
     pub fn read_at(&self, buf: &mut [u8], pos: u64) -> Result<usize> {
         if self.needs_bounce(buf) {
-            let mut b = Self::bounce(buf.len())?;
+            let mut b = bdev::aligned_buf(buf.len())?;
             let n = self.read_at_raw(&mut b, pos)?;
             buf[..n].copy_from_slice(&b[..n]);
             return Ok(n);
@@ -163,7 +152,7 @@ impl KFile {
     /// [`KFile::read_at`]).
     pub fn write_at(&self, buf: &[u8], pos: u64) -> Result {
         if self.needs_bounce(buf) {
-            let mut b = Self::bounce(buf.len())?;
+            let mut b = bdev::aligned_buf(buf.len())?;
             b.copy_from_slice(buf);
             return self.write_at_raw(&b, pos);
         }
