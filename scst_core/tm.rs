@@ -449,12 +449,11 @@ fn run(core: &Core, sc: &Arc<SessionCore>, f: TmFunction, lun: u64, tag: u64) ->
         }
     }
     // Tasks in scope that finished executing but whose response is still
-    // on its way: the function's response comes after theirs.
-    if f != TmFunction::AbortTask {
-        for a in plan.awaited() {
-            if !wait.contains(&a.index) {
-                wait.push(a.index, GFP_KERNEL)?;
-            }
+    // on its way (for ABORT TASK, the referenced task in any state): the
+    // function's response comes after theirs.
+    for a in plan.awaited() {
+        if !wait.contains(&a.index) {
+            wait.push(a.index, GFP_KERNEL)?;
         }
     }
     // ABORT TASK of a task that already finished (its status is on its
@@ -464,17 +463,6 @@ fn run(core: &Core, sc: &Arc<SessionCore>, f: TmFunction, lun: u64, tag: u64) ->
     if f == TmFunction::AbortTask && outcome.response == TmResponse::Complete && !referenced_aborted
     {
         outcome.response = TmResponse::TaskNotExist;
-    }
-    // ABORT TASK answers after the task's own response, whatever its state.
-    if f == TmFunction::AbortTask {
-        if let Some(i) = tasks
-            .iter()
-            .position(|t| t.nexus == ItNexus(sc.id) && t.lun == lun && t.tag == tag)
-        {
-            if !wait.contains(&i) {
-                wait.push(i, GFP_KERNEL)?;
-            }
-        }
     }
 
     // 3. Unit attentions and resets.

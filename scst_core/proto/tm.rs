@@ -361,6 +361,8 @@ struct Selector {
     except: Option<(ItNexus, u64)>,
     /// Also select tasks that finished but whose status is not delivered.
     finished_too: bool,
+    /// Select tasks in scope whatever their state.
+    any_state: bool,
 }
 
 impl Selector {
@@ -371,10 +373,14 @@ impl Selector {
         tas: false,
         except: None,
         finished_too: false,
+        any_state: false,
     };
 
     fn selects(&self, t: &Task) -> bool {
-        if !(t.state.is_live() || self.finished_too && t.state == TaskState::Finished) {
+        if !(self.any_state
+            || t.state.is_live()
+            || self.finished_too && t.state == TaskState::Finished)
+        {
             return false;
         }
         if self.except == Some((t.nexus, t.tag)) {
@@ -650,6 +656,7 @@ impl<'a> TmPlan<'a> {
             tas: self.cfg.tas,
             except: None,
             finished_too: false,
+            any_state: false,
         }
     }
 
@@ -665,15 +672,31 @@ impl<'a> TmPlan<'a> {
     /// The tasks in the function's scope whose status is still to be
     /// delivered, aborted now or finished before: the function's response
     /// must follow theirs (SAM-5 7.1, RFC 7143 4.2.3.3: no response of an
-    /// affected task may come after it).
+    /// affected task may come after it). ABORT TASK always follows the
+    /// referenced task's own response, whatever the task's state and the
+    /// function's response: the initiator then knows the tag is free.
     pub fn awaited(&self) -> Affected<'a> {
+        let r = &self.req;
+        let sel = if r.function == TmFunction::AbortTask {
+            Selector {
+                scope: Scope::Task {
+                    nexus: r.nexus,
+                    lun: r.lun,
+                    tag: r.tag,
+                },
+                any_state: true,
+                ..Selector::NONE
+            }
+        } else {
+            Selector {
+                finished_too: true,
+                ..self.selector()
+            }
+        };
         Affected {
             tasks: self.tasks,
             idx: 0,
-            sel: Selector {
-                finished_too: true,
-                ..self.selector()
-            },
+            sel,
         }
     }
 
@@ -751,6 +774,7 @@ impl<'a> QerrPlan<'a> {
                 tas: cfg.tas,
                 except: Some((faulted, failed_tag)),
                 finished_too: false,
+                any_state: false,
             },
             tasks,
         }
@@ -1033,6 +1057,39 @@ mod tests {
         // A query waits for nothing.
         let p = plan(TmRequest::new(TmFunction::QueryTaskSet, A, 0), cfg, &t);
         assert_eq!(p.awaited().count(), 0);
+    }
+
+    #[test]
+    fn abort_task_awaits_the_referenced_task_in_any_state() {
+        let mut t = tasks();
+        let req = |tag| TmRequest::new(TmFunction::AbortTask, A, 0).with_tag(tag);
+        let awaited = |t: &[Task], tag| {
+            plan(req(tag), shared(false), t)
+                .awaited()
+                .map(|a| a.index)
+                .collect::<Vec<_>>()
+        };
+        // Live: aborted and awaited.
+        assert_eq!(awaited(&t, 11), vec![1]);
+        // Finished (status on its way) or aborted earlier: nothing to
+        // abort, but the response still comes after the task's.
+        for state in [TaskState::Finished, TaskState::Aborted] {
+            t[1].state = state;
+            let p = plan(req(11), shared(false), &t);
+            assert_eq!(p.affected().count(), 0, "{state:?}");
+            assert_eq!(awaited(&t, 11), vec![1], "{state:?}");
+        }
+        // Another nexus's tag, or an unknown one: nothing.
+        assert!(awaited(&t, 20).is_empty());
+        assert!(awaited(&t, 99).is_empty());
+        // Even when the LU is gone, the task's response comes first.
+        let gone = LuContext {
+            exists: false,
+            ..LuContext::present()
+        };
+        let p = TmPlan::new(req(10), shared(false), gone, &t);
+        assert_eq!(p.outcome().response, TmResponse::LunNotExist);
+        assert_eq!(p.awaited().map(|a| a.index).collect::<Vec<_>>(), vec![0]);
     }
 
     #[test]

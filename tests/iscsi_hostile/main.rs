@@ -859,7 +859,9 @@ impl Conn {
         Ok(r.data)
     }
 
-    fn tmf(&mut self, f: TmfFunction, rtt: u32) -> Result<u8, String> {
+    /// Sends an immediate TMF request `f` for LUN 0 referencing task
+    /// `rtt`; returns its ITT (the response is the caller's to read).
+    fn send_tmf(&mut self, f: TmfFunction, rtt: u32) -> Result<u32, String> {
         let itt = self.itt();
         let mut b = [0u8; BHS_LEN];
         TaskMgmtRequest {
@@ -877,6 +879,11 @@ impl Conn {
         }
         .encode(&mut b);
         self.send(&b, &[])?;
+        Ok(itt)
+    }
+
+    fn tmf(&mut self, f: TmfFunction, rtt: u32) -> Result<u8, String> {
+        let itt = self.send_tmf(f, rtt)?;
         let rx = self.recv(Instant::now() + ANSWER).map_err(|e| e.text())?;
         match rx.pdu {
             Pdu::TaskMgmtResponse(r) if r.itt == itt => Ok(r.response.to_u8()),

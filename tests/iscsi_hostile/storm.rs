@@ -19,7 +19,7 @@
 //! exact.
 
 use super::{describe, Conn, Ctx, LoginOpts, Report, BLOCK, CHECK_CONDITION, GOOD};
-use iscsi_proto::pdu::{Pdu, TaskAttr, TaskMgmtRequest, TmfFunction, BHS_LEN, RESERVED_TAG};
+use iscsi_proto::pdu::{Pdu, TaskAttr, TmfFunction, RESERVED_TAG};
 use std::collections::{HashMap, HashSet};
 use std::net::Shutdown;
 use std::sync::Barrier;
@@ -262,23 +262,7 @@ impl<'a> Session<'a> {
     /// Sends TMF `f` and waits for its response; the tasks still
     /// outstanding then were aborted (no response may follow).
     fn tmf(&mut self, f: TmfFunction) -> Result<(), String> {
-        let itt = self.c.itt();
-        let mut b = [0u8; BHS_LEN];
-        TaskMgmtRequest {
-            immediate: true,
-            function: f,
-            total_ahs_len: 0,
-            data_segment_len: 0,
-            lun: 0,
-            itt,
-            referenced_task_tag: RESERVED_TAG,
-            cmd_sn: self.c.cmd_sn,
-            exp_stat_sn: self.c.exp_stat_sn,
-            ref_cmd_sn: self.c.cmd_sn,
-            exp_data_sn: 0,
-        }
-        .encode(&mut b);
-        self.c.send(&b, &[])?;
+        let itt = self.c.send_tmf(f, RESERVED_TAG)?;
         let deadline = Instant::now() + DRAIN;
         let response = loop {
             if Instant::now() > deadline {
