@@ -135,6 +135,12 @@ pub trait HostOps: Send + Sync + 'static {
     /// The error handler resets `lun` (`Some`) or the whole host (`None`).
     /// On return every handle of the LUN (or host) is revoked.
     fn reset(&self, lun: Option<u64>);
+
+    /// A buffer of `len` zeroed bytes for a command's data-out (a driver
+    /// may take it from a cache of its own).
+    fn alloc_data(&self, len: usize) -> Result<KVVec<u8>> {
+        Ok(KVVec::from_elem(0u8, len, GFP_KERNEL)?)
+    }
 }
 
 /// Parameters of a new host.
@@ -491,7 +497,7 @@ impl<T: HostOps> Host<T> {
         // SAFETY: Per the contract.
         let shared = unsafe { Self::shared(shost) };
         // SAFETY: The midlayer owns `cmd` during this call and gave it to us.
-        let info = match unsafe { Self::cmd_info(cmd) } {
+        let info = match unsafe { Self::cmd_info(cmd, &*shared.ops) } {
             Ok(info) => info,
             Err(e) if e == ENOMEM => return bindings::scsi_qc_status_SCSI_MLQUEUE_HOST_BUSY,
             Err(_) => {
@@ -531,7 +537,7 @@ impl<T: HostOps> Host<T> {
     /// # Safety
     ///
     /// `cmd` is a command the midlayer is handing to us.
-    unsafe fn cmd_info(cmd: *mut bindings::scsi_cmnd) -> Result<CmdInfo> {
+    unsafe fn cmd_info(cmd: *mut bindings::scsi_cmnd, ops: &T) -> Result<CmdInfo> {
         // SAFETY: Per the contract `cmd` and its device are valid.
         let (len, lun, dir, data_len, tag) = unsafe {
             let c = &*cmd;
@@ -558,7 +564,10 @@ impl<T: HostOps> Host<T> {
         let data_out = if matches!(dir, DataDir::ToDevice | DataDir::Bidirectional) && data_len > 0
         {
             let n = data_len as usize;
-            let mut buf = KVVec::from_elem(0u8, n, GFP_KERNEL)?;
+            let mut buf = ops.alloc_data(n)?;
+            if buf.len() != n {
+                return Err(EINVAL);
+            }
             // SAFETY: The scatterlist describes `data_len` bytes of the
             // command's buffer; `buf` has room for `n` bytes.
             unsafe {

@@ -24,3 +24,4 @@ pub mod mm;
 pub mod net;
 pub mod procfs;
 pub mod scsi_host;
+pub mod shrinker;

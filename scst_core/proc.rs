@@ -45,6 +45,18 @@ fn refuse(file: &str, line: &[u8], (err, why): Refusal) -> Error {
     err
 }
 
+/// Suspends command execution for a change written to `file`.
+fn suspend(core: &Core, file: &str, line: &[u8]) -> Result<crate::Suspended> {
+    core.activity.suspend().map_err(|e| {
+        let why = if e == EINTR {
+            "interrupted while waiting for executing commands"
+        } else {
+            "commands did not finish executing in time"
+        };
+        refuse(file, line, (e, why))
+    })
+}
+
 /// Logs why a command written to `/proc/scsi_tgt/<file>` was not
 /// understood and turns it into the write's error (`EINVAL`, or `EOVERFLOW`
 /// for an over-long line). Handlers and target drivers use it for their
@@ -119,6 +131,7 @@ impl procfs::Handler for ScsiTgt {
                 pr_info!("added group {}\n", name);
             }
             mgmt::ScsiTgtCmd::DelGroup { name } => {
+                let _suspended = suspend(&core, FILE, line)?;
                 let group = core
                     .config
                     .lock()
@@ -230,7 +243,8 @@ struct Sgv;
 
 impl procfs::Handler for Sgv {
     fn show(&self, m: &SeqFile) -> Result {
-        let s = Core::get()?.mem.stats();
+        let core = Core::get()?;
+        let s = core.mem.stats();
         seq_print!(m, "{:<36}{}\n", "limit (scst_max_cmd_mem, bytes)", s.limit);
         seq_print!(m, "{:<36}{}\n", "in use by commands (bytes)", s.used);
         seq_print!(m, "{:<36}{}\n", "peak (bytes)", s.peak);
@@ -240,6 +254,49 @@ impl procfs::Handler for Sgv {
             "{:<36}{}\n",
             "commands refused over the limit",
             s.refused
+        );
+        let c = core.bufs.data().stats();
+        seq_print!(
+            m,
+            "{:<36}{}
+",
+            "cache limit (bytes)",
+            c.cap
+        );
+        seq_print!(
+            m,
+            "{:<36}{}
+",
+            "cache idle buffers",
+            c.buffers
+        );
+        seq_print!(
+            m,
+            "{:<36}{}
+",
+            "cache idle bytes",
+            c.bytes
+        );
+        seq_print!(
+            m,
+            "{:<36}{}
+",
+            "cache hits",
+            c.hits
+        );
+        seq_print!(
+            m,
+            "{:<36}{}
+",
+            "cache misses",
+            c.misses
+        );
+        seq_print!(
+            m,
+            "{:<36}{}
+",
+            "cache buffers freed by the shrinker",
+            c.shrunk
         );
         Ok(())
     }
@@ -298,6 +355,7 @@ impl procfs::Handler for GroupFile {
                 const FILE: &str = "groups/*/devices";
                 let cmd =
                     mgmt::parse_group_devices(line).map_err(|e| parse_error(FILE, line, e))?;
+                let _suspended = suspend(&core, FILE, line)?;
                 core.config
                     .lock()
                     .group_devices(self.group, cmd)
@@ -306,6 +364,7 @@ impl procfs::Handler for GroupFile {
             GroupFileKind::Names => {
                 const FILE: &str = "groups/*/names";
                 let cmd = mgmt::parse_group_names(line).map_err(|e| parse_error(FILE, line, e))?;
+                let _suspended = suspend(&core, FILE, line)?;
                 core.config
                     .lock()
                     .group_names(self.group, cmd)

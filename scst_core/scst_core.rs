@@ -25,6 +25,7 @@ use scst_sys::global::Global;
 #[path = "proto/lib.rs"]
 pub mod proto;
 
+mod activity;
 mod aptpl;
 mod config;
 pub mod device;
@@ -39,6 +40,7 @@ mod threads;
 mod tm;
 mod xcopy;
 
+pub use activity::Suspended;
 pub use device::{
     Device,
     DeviceOps,
@@ -87,8 +89,12 @@ pub struct Core {
     config: Mutex<config::Config>,
     /// The command threads.
     pool: Arc<threads::Pool>,
+    /// Suspends execution around configuration changes.
+    activity: Arc<activity::Activity>,
     /// Command buffer memory against `scst_max_cmd_mem`.
     mem: mem::CmdMem,
+    /// The reusing cache of command data buffers.
+    bufs: scst_sys::shrinker::Shrinker<mem::BufCache>,
     /// The task management thread: functions waiting for aborted commands.
     tm_pool: Arc<threads::Pool>,
     /// The management thread: asynchronous event reports.
@@ -114,21 +120,48 @@ impl Core {
     }
 }
 
+/// Suspends command execution for a configuration change that must be
+/// atomic with respect to I/O (SCST's `scst_suspend_activity()`): waits
+/// until no command executes; commands arriving meanwhile wait until the
+/// returned guard is dropped. Fails with `EBUSY` when commands still
+/// execute after a minute, `EINTR` on a signal. Take it before any lock
+/// that commands take, and never wait for commands to complete (a session
+/// to close, say) while holding it: those commands wait for it.
+pub fn suspend_activity() -> Result<Suspended> {
+    Core::get()?.activity.suspend()
+}
+
+/// A zeroed buffer of `len` bytes for a command's data, from the core's
+/// reusing buffer cache (`/proc/scsi_tgt/sgv`). Target drivers allocate
+/// data-out buffers with it; the core gives them back to the cache when
+/// the command ends.
+pub fn alloc_buf(len: usize) -> Result<kernel::alloc::KVVec<u8>> {
+    Ok(Core::get()?.bufs.data().get(len)?)
+}
+
 struct ScstCore {
     files: Option<proc::RootFiles>,
 }
 
 impl kernel::Module for ScstCore {
     fn init(_module: &'static ThisModule) -> Result<Self> {
+        let limit = match module_parameters::scst_max_cmd_mem.value() {
+            0 => scst_sys::mm::total_ram() / 4,
+            mib => u64::from(mib) << 20,
+        };
+        let pool = threads::Pool::new(c"scst_cmd%u", true)?;
         let core = Arc::pin_init(
             try_pin_init!(Core {
                 handlers <- kernel::new_mutex!(KVec::new(), "Core::handlers"),
                 config <- kernel::new_mutex!(config::Config::new(), "Core::config"),
-                pool: threads::Pool::new(c"scst_cmd%u", true)?,
-                mem: mem::CmdMem::new(match module_parameters::scst_max_cmd_mem.value() {
-                    0 => scst_sys::mm::total_ram() / 4,
-                    mib => u64::from(mib) << 20,
-                }),
+                activity: activity::Activity::new(pool.clone())?,
+                pool,
+                mem: mem::CmdMem::new(limit),
+                bufs: scst_sys::shrinker::Shrinker::register(
+                    c"scst_sgv",
+                    // Idle buffers: at most a quarter of the command memory.
+                    mem::BufCache::new(limit / 4)?,
+                )?,
                 tm_pool: threads::Pool::new(c"scst_tm", false)?,
                 mgmt_pool: threads::Pool::new(c"scst_mgmt", false)?,
                 pr_dir <- kernel::new_mutex!(

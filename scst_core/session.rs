@@ -745,6 +745,13 @@ fn xmit_aborted<T: TargetDriver>(driver: &T, n: NewCmd<T>, notice: AbortNotice) 
 }
 
 impl<T: TargetDriver> Cmd<T> {
+    /// Answers a command refused at admission.
+    fn refuse(mut self: KBox<Self>) {
+        if let (Some(n), Some((status, sense))) = (self.new.take(), self.refused.take()) {
+            xmit_without_data(&*self.sess.driver, n, status, sense, None);
+        }
+    }
+
     /// Takes the command out of its sequencer (once) and resubmits what
     /// that releases.
     fn release_order(&mut self) {
@@ -833,46 +840,57 @@ impl Outcome {
 }
 
 impl<T: TargetDriver> Work for Cmd<T> {
-    fn run(mut self: KBox<Self>) {
-        let Some(n) = self.new.take() else {
+    fn run(self: KBox<Self>) {
+        if self.new.is_none() {
+            return;
+        }
+        if self.refused.is_some() {
+            return self.refuse();
+        }
+        // While a configuration change is in progress, the command is set
+        // aside (and runs again on resume) before it counts as started.
+        let activity = self.sess.core.activity.clone();
+        let Some((mut this, active)) = activity.enter(self) else {
             return;
         };
-        if let Some((status, sense)) = self.refused.take() {
-            return xmit_without_data(&*self.sess.driver, n, status, sense, None);
-        }
-        if let Some(notice) = self.ctl.start() {
+        let Some(n) = this.new.take() else {
+            return;
+        };
+        if let Some(notice) = this.ctl.start() {
             // Aborted while it waited: it never executes.
-            self.release_order();
-            return xmit_aborted(&*self.sess.driver, n, notice);
+            this.release_order();
+            return xmit_aborted(&*this.sess.driver, n, notice);
         }
         let cdb = &n.cdb[..n.cdb_len.min(n.cdb.len())];
         let mut buf = KVVec::new();
         // The data-out length the CDB describes, once decoded.
         let mut spdtl = None;
         let outcome = execute(
-            &self.sess.core,
-            &self.sess.sc,
+            &this.sess.core,
+            &this.sess.sc,
             n.lun,
             cdb,
             n.expected_len,
             n.data_out.as_deref(),
             &mut buf,
             &mut spdtl,
-            AbortFlag::new(&self.ctl),
+            AbortFlag::new(&this.ctl),
         );
-        if let Some(notice) = self.ctl.finish() {
+        // Executed: a configuration change may go on.
+        drop(active);
+        if let Some(notice) = this.ctl.finish() {
             // Aborted while it executed: the I/O is done, its result is
             // not reported.
-            self.release_order();
-            return xmit_aborted(&*self.sess.driver, n, notice);
+            this.release_order();
+            return xmit_aborted(&*this.sess.driver, n, notice);
         }
         if outcome.status == Status::CheckCondition {
-            tm::qerr(&self.sess.core, &self.sess.sc, n.lun, self.ctl.tag);
+            tm::qerr(&this.sess.core, &this.sess.sc, n.lun, this.ctl.tag);
         }
         // Done executing: newer commands may run now. This happens before
         // the response goes out, because the initiator may reuse the tag
         // as soon as it has the response.
-        self.release_order();
+        this.release_order();
         let mut sense_buf = [0u8; crate::proto::sense::BUFFER_SIZE];
         let sense_len = match &outcome.sense {
             Some(s) => s.encode(Format::Fixed, false, &mut sense_buf),
@@ -887,7 +905,7 @@ impl<T: TargetDriver> Work for Cmd<T> {
         } else {
             n.expected_len.saturating_sub(len as u32)
         };
-        self.sess.driver.xmit_response(
+        this.sess.driver.xmit_response(
             n.drv,
             Response {
                 status: outcome.status as u8,
@@ -898,12 +916,23 @@ impl<T: TargetDriver> Work for Cmd<T> {
                 transfer_len: spdtl.unwrap_or(u32::try_from(produced).unwrap_or(u32::MAX)),
             },
         );
+        // The driver has sent or copied the data: both buffers may serve
+        // other commands now.
+        let bufs = this.sess.core.bufs.data();
+        bufs.put(buf);
+        if let Some(d) = n.data_out {
+            bufs.put(d);
+        }
     }
 }
 
 /// Allocates a zeroed data-in buffer of `len` bytes.
-fn data_buf(buf: &mut KVVec<u8>, len: usize) -> core::result::Result<(), Sense> {
-    *buf = KVVec::from_elem(0u8, len, GFP_KERNEL).map_err(|_| Sense::insufficient_resources())?;
+fn data_buf(core: &Core, buf: &mut KVVec<u8>, len: usize) -> core::result::Result<(), Sense> {
+    *buf = core
+        .bufs
+        .data()
+        .get(len)
+        .map_err(|_| Sense::insufficient_resources())?;
     Ok(())
 }
 
@@ -942,7 +971,7 @@ fn execute_inner(
     let alloc = (expected as usize).min(MAX_XFER);
     // REPORT LUNS is answered by the core for any LUN.
     if opcode == lun::REPORT_LUNS {
-        data_buf(buf, alloc)?;
+        data_buf(core, buf, alloc)?;
         let luns: KVec<u64> = {
             let st = sc.state.lock();
             let mut v = KVec::with_capacity(st.luns.len(), GFP_KERNEL)
@@ -971,7 +1000,7 @@ fn execute_inner(
     let Some((t, _inflight)) = sc.lookup_enter(lun) else {
         return match opcode {
             spc::INQUIRY => {
-                data_buf(buf, alloc)?;
+                data_buf(core, buf, alloc)?;
                 // LUN 0 is always "connectable" (SCST's dummy LUN 0), so that
                 // initiators go on to REPORT LUNS.
                 let q = if lun == 0 {
@@ -983,7 +1012,7 @@ fn execute_inner(
                 Ok(Outcome::good(d.len))
             }
             spc::REQUEST_SENSE => {
-                data_buf(buf, alloc)?;
+                data_buf(core, buf, alloc)?;
                 let d = spc::request_sense(cdb, Some(&Sense::lun_not_supported()), buf);
                 Ok(Outcome::good(d.len))
             }
@@ -1003,13 +1032,13 @@ fn execute_inner(
         UaAction::Proceed => {}
         UaAction::CheckCondition(r) => return Err(r.sense()),
         UaAction::SenseData(r) => {
-            data_buf(buf, alloc)?;
+            data_buf(core, buf, alloc)?;
             let d = spc::request_sense(cdb, Some(&r.sense()), buf);
             return Ok(Outcome::good(d.len));
         }
     }
     if opcode == spc::REQUEST_SENSE {
-        data_buf(buf, alloc)?;
+        data_buf(core, buf, alloc)?;
         let d = spc::request_sense(cdb, None, buf);
         return Ok(Outcome::good(d.len));
     }
@@ -1068,7 +1097,7 @@ fn execute_inner(
         DataDirection::Read | DataDirection::Bidi => data_len,
         _ => 0,
     };
-    data_buf(buf, in_len)?;
+    data_buf(core, buf, in_len)?;
     // The copy manager (EXTENDED COPY between this session's LUs).
     if dev.dev_type == crate::proto::types::PeripheralType::Disk {
         match opcode {

@@ -409,21 +409,8 @@ impl Devices {
     /// while PREVENT MEDIUM REMOVAL is in effect; every initiator then gets
     /// MEDIUM MAY HAVE CHANGED (28/00) on its next command.
     fn change(&self, name: &str, path: Option<&[u8]>) -> Result {
-        let list = self.list.lock();
-        let e = list
-            .iter()
-            .find(|e| e.dev.name.to_bytes() == name.as_bytes())
-            .ok_or_else(|| {
-                pr_warn!("vcdrom: no device {}\n", name);
-                EINVAL
-            })?;
-        if e.dev.disk.removal_prevented() {
-            pr_warn!(
-                "vcdrom {}: medium removal is prevented by an initiator\n",
-                name
-            );
-            return Err(EBUSY);
-        }
+        // The new medium is opened before I/O is suspended: opening may be
+        // slow, the swap itself is not.
         let (kind, size) = match path {
             Some(p) => {
                 let cpath = CString::try_from_fmt(fmt!("{}", core::str::from_utf8(p)?))?;
@@ -444,6 +431,23 @@ impl Devices {
             }
             None => (Kind::Empty, 0),
         };
+        // No command reads the old medium once this returns.
+        let _suspended = scst_core::suspend_activity()?;
+        let list = self.list.lock();
+        let e = list
+            .iter()
+            .find(|e| e.dev.name.to_bytes() == name.as_bytes())
+            .ok_or_else(|| {
+                pr_warn!("vcdrom: no device {}\n", name);
+                EINVAL
+            })?;
+        if e.dev.disk.removal_prevented() {
+            pr_warn!(
+                "vcdrom {}: medium removal is prevented by an initiator\n",
+                name
+            );
+            return Err(EBUSY);
+        }
         e.dev.disk.media().replace(kind, size)?;
         e.reg
             .raise_ua(scst_core::proto::sense::asc::MEDIUM_MAY_HAVE_CHANGED);
@@ -462,6 +466,8 @@ impl Devices {
 
     /// Removes a device: unmaps it everywhere and closes its backing store.
     fn remove(&self, name: &str) -> Result {
+        // Commands through the device end before it goes.
+        let _suspended = scst_core::suspend_activity()?;
         let mut list = self.list.lock();
         let i = list
             .iter()

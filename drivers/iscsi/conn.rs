@@ -1146,14 +1146,11 @@ impl Ff<'_> {
             }
         };
         self.ttt_base = self.ttt_base.wrapping_add(MAX_R2TS_PER_CMD);
+        // From the core's buffer cache, which takes it back when the
+        // command ends.
         let mut data = None;
         if c.expected_data_len <= MAX_TRANSFER {
-            let mut v = KVVec::new();
-            if v.resize(c.expected_data_len as usize, 0, GFP_KERNEL)
-                .is_ok()
-            {
-                data = Some(v);
-            }
+            data = scst_core::alloc_buf(c.expected_data_len as usize).ok();
         }
         if let Some(d) = data.as_mut() {
             d[..imm.len()].copy_from_slice(imm);

@@ -167,6 +167,10 @@ impl HostOps for LocalHost {
             pr_warn!("reset of an unknown LUN\n");
         }
     }
+
+    fn alloc_data(&self, len: usize) -> Result<KVVec<u8>> {
+        scst_core::alloc_buf(len)
+    }
 }
 
 /// An open session: its SCSI host (dropped first) and its initiator name.
