@@ -6,7 +6,9 @@
 # the LINUX family (SCSI tests through SG_IO on a local /dev/sg) against
 # scst-rs's scst_local ("scst") and LIO's tcm_loop ("lio"), and the iSCSI
 # families (default ALL) over loopback TCP against scst-rs's iscsi_scst
-# ("scsti") and LIO's iSCSI target ("lioi").
+# ("scsti"), LIO's iSCSI target ("lioi") and Debian's user-space tgt
+# ("tgti"), each with a second portal on
+# 127.0.0.2 as the multipath tests' second path.
 #
 #   scripts/conformance.sh
 #
@@ -14,7 +16,7 @@
 #   CONFORMANCE_TESTS    iscsi-test-cu -t argument for scst/lio (default LINUX)
 #   CONFORMANCE_ISCSI_TESTS  the same for scsti/lioi (default ALL)
 #   CONFORMANCE_CONFIGS  LU configurations (default "fileio512 fileio4096 readonly thin")
-#   CONFORMANCE_TARGETS  targets (default "scst lio scsti lioi")
+#   CONFORMANCE_TARGETS  targets (default "scst lio scsti lioi tgti")
 #   CONFORMANCE_TIMEOUT  VM time-out in seconds (default 10800)
 #   CONFORMANCE_RUN_TIMEOUT  time-out of one suite run in the guest (default 1200)
 #   CONFORMANCE_ARGS     extra iscsi-test-cu options, e.g. -V (SCSI logging)
@@ -36,7 +38,7 @@ cd "$TOP"
 TESTS=${CONFORMANCE_TESTS:-LINUX}
 ISCSI_TESTS=${CONFORMANCE_ISCSI_TESTS:-ALL}
 CONFIGS=${CONFORMANCE_CONFIGS:-fileio512 fileio4096 readonly thin}
-TARGETS=${CONFORMANCE_TARGETS:-scst lio scsti lioi}
+TARGETS=${CONFORMANCE_TARGETS:-scst lio scsti lioi tgti}
 TIMEOUT=${CONFORMANCE_TIMEOUT:-10800}
 RUN_TIMEOUT=${CONFORMANCE_RUN_TIMEOUT:-1200}
 ARGS=${CONFORMANCE_ARGS:-}
@@ -147,7 +149,7 @@ splatinfo=$(splat_scan "$LOG" CONF "$OUT/splat.txt")
 
 # The table: one row per test, columns config x target.
 {
-	echo "libiscsi $(dpkg-query -W -f '${Version}' libiscsi-bin 2>/dev/null || echo '?'): iscsi-test-cu -d${ARGS:+ $ARGS} -t $TESTS /dev/sgN (scst, lio); -t $ISCSI_TESTS iscsi://127.0.0.1/IQN/0 (scsti, lioi)"
+	echo "libiscsi $(dpkg-query -W -f '${Version}' libiscsi-bin 2>/dev/null || echo '?'): iscsi-test-cu -d${ARGS:+ $ARGS} -t $TESTS /dev/sgN (scst, lio); -t $ISCSI_TESTS iscsi://127.0.0.1/IQN/LUN iscsi://127.0.0.2/IQN/LUN (scsti, lioi, tgti)"
 	echo
 	awk -F'\t' -v configs="$CONFIGS" -v targets="$TARGETS" '
 	BEGIN { nc = split(configs, C, " "); nt = split(targets, T, " ") }
@@ -194,6 +196,18 @@ splatinfo=$(splat_scan "$LOG" CONF "$OUT/splat.txt")
 		}
 		if (!k) print "  (none)"
 	}' "$OUT/results.tsv"
+	if grep -q '^tgti	' "$OUT/results.tsv"; then
+		echo
+		echo "tgt passes, scst-rs fails (scsti vs tgti):"
+		awk -F'\t' '{ R[$1, $2, $3] = $4; if ($1 == "scsti") { M[$2, $3] = $5; if (!(($2, $3) in o)) { o[$2, $3] = 1; ord[++n] = $2 SUBSEP $3 } } }
+		END {
+			for (x = 1; x <= n; x++) {
+				split(ord[x], p, SUBSEP)
+				if (R["scsti", p[1], p[2]] == "FAIL" && R["tgti", p[1], p[2]] == "PASS") { printf "  %-10s %s: %s\n", p[1], p[2], M[ord[x]]; k++ }
+			}
+			if (!k) print "  (none)"
+		}' "$OUT/results.tsv"
+	fi
 	echo
 	if [ -n "$splatinfo" ]; then
 		echo "kernel-log findings (first 60 lines of each in build/conformance/splat.txt):"
@@ -210,14 +224,14 @@ splatinfo=$(splat_scan "$LOG" CONF "$OUT/splat.txt")
 awk -F'\t' -v configs="$CONFIGS" '
 BEGIN { nc = split(configs, C, " "); peer["scst"] = "lio"; peer["scsti"] = "lioi"
 	name["scst"] = "scst-rs scst_local"; name["lio"] = "LIO tcm_loop"
-	name["scsti"] = "scst-rs iSCSI"; name["lioi"] = "LIO iSCSI" }
+	name["scsti"] = "scst-rs iSCSI"; name["lioi"] = "LIO iSCSI"; name["tgti"] = "Debian tgt iSCSI" }
 { tot[$1, $2, $4]++; seen[$1] = 1; R[$1, $2, $3] = $4
   if ($1 in peer) { M[$1, $2, $3] = $5; if (!(($1, $2, $3) in o)) { o[$1, $2, $3] = 1; ord[++n] = $1 SUBSEP $2 SUBSEP $3 } } }
 END {
 	print "| target | configuration | pass | fail | skip |"
 	print "|---|---|---|---|---|"
-	split("scst lio scsti lioi", T, " ")
-	for (j = 1; j <= 4; j++) if (T[j] in seen) for (i = 1; i <= nc; i++)
+	split("scst lio scsti lioi tgti", T, " ")
+	for (j = 1; j <= 5; j++) if (T[j] in seen) for (i = 1; i <= nc; i++)
 		printf "| %s | %s | %d | %d | %d |\n", name[T[j]], C[i], tot[T[j], C[i], "PASS"], tot[T[j], C[i], "FAIL"], tot[T[j], C[i], "SKIP"]
 	print ""
 	print "| target | configuration | test | scst-rs | LIO | scst-rs message |"

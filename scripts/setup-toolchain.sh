@@ -39,7 +39,7 @@ PKGS=(
 	clang-$LLVM_VER lld-$LLVM_VER llvm-$LLVM_VER libclang-$LLVM_VER-dev libclang1-$LLVM_VER
 	# VM and in-guest tools
 	busybox-static qemu-system-x86 e2fsprogs
-	libiscsi-bin sg3-utils fio open-iscsi
+	libiscsi-bin sg3-utils fio open-iscsi tgt
 )
 
 missing_pkgs() {

@@ -28,6 +28,7 @@ TOOLS=(
 	/usr/bin/sg_xcopy /usr/bin/sg_copy_results
 	/usr/sbin/mke2fs /usr/sbin/e2fsck
 	/usr/sbin/iscsiadm /usr/sbin/iscsid
+	/usr/sbin/tgtd /usr/sbin/tgtadm
 )
 
 kver=$(cat "$KDIR/include/config/kernel.release")

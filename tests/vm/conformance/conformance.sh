@@ -204,9 +204,11 @@ scsti_up() {
 	conf_geometry $1 && scst_vdisk_up && modprobe iscsi_scst || return 1
 	cmd iscsi/iscsi "add_target $SCST_IQN" || return 1
 	cmd iscsi/iscsi "add_portal 127.0.0.1:3260" || return 1
+	# A second portal: the multipath tests' second path to the LU.
+	cmd iscsi/iscsi "add_portal 127.0.0.2:3260" || return 1
 	cmd scsi_tgt "add_group Default_$SCST_IQN" || return 1
 	cmd groups/Default_$SCST_IQN/devices "add conf0 0" || return 1
-	echo "iscsi://127.0.0.1/$SCST_IQN/0"
+	echo "iscsi://127.0.0.1/$SCST_IQN/0 iscsi://127.0.0.2/$SCST_IQN/0"
 }
 
 scsti_down() {
@@ -224,13 +226,13 @@ lioi_up() {
 	conf_geometry $1 && lio_backstore_up iscsi_target_mod || return 1
 	mkdir -p $tpg/lun/lun_0 || return 1
 	ln -s $LIO_DEV $tpg/lun/lun_0/conf0 || return 1
-	mkdir -p "$tpg/np/127.0.0.1:3260" || return 1
+	mkdir -p "$tpg/np/127.0.0.1:3260" "$tpg/np/127.0.0.2:3260" || return 1
 	echo 0 >$tpg/attrib/authentication || return 1
 	echo 1 >$tpg/attrib/generate_node_acls || return 1
 	echo 1 >$tpg/attrib/cache_dynamic_acls || return 1
 	echo $RO >$tpg/attrib/demo_mode_write_protect || return 1
 	echo 1 >$tpg/enable || return 1
-	echo "iscsi://127.0.0.1/$LIO_IQN/0"
+	echo "iscsi://127.0.0.1/$LIO_IQN/0 iscsi://127.0.0.2/$LIO_IQN/0"
 }
 
 lioi_down() {
@@ -239,12 +241,60 @@ lioi_down() {
 		echo 0 >$tpg/enable 2>/dev/null
 		[ -L $tpg/lun/lun_0/conf0 ] && { rm $tpg/lun/lun_0/conf0 || rc=1; }
 		[ -d $tpg/lun/lun_0 ] && { rmdir $tpg/lun/lun_0 || rc=1; }
-		[ -d "$tpg/np/127.0.0.1:3260" ] && { rmdir "$tpg/np/127.0.0.1:3260" || rc=1; }
+		for np in 127.0.0.1:3260 127.0.0.2:3260; do
+			[ -d "$tpg/np/$np" ] && { rmdir "$tpg/np/$np" || rc=1; }
+		done
 		rmdir $tpg || rc=1
 	fi
 	[ -d $CFS/iscsi/$LIO_IQN ] && { rmdir $CFS/iscsi/$LIO_IQN || rc=1; }
 	[ -d $CFS/iscsi ] && { rmdir $CFS/iscsi || rc=1; }
 	lio_backstore_down iscsi_target_mod || rc=1
+	return $rc
+}
+
+# ---------------------------------------------------- Debian's tgt (tgtd)
+TGT_IQN=iqn.2026-12.org.scst-rs:tgt
+TGT_PID=
+
+# tgti_up CONFIG -> prints the iSCSI URLs of LUN 1 (tgt's LUN 0 is its
+# controller): a file-backed LU (rdwr backing store) with $BS, read-only,
+# thin provisioned or removable through tgt's LU parameters; tgtd listens
+# on every address, so 127.0.0.2 is the second path.
+tgti_up() {
+	local i=0 params=
+	conf_geometry $1 || return 1
+	dd if=/dev/zero of=/tmp/tgt.img bs=1M count=$SIZE_MB 2>/dev/null || return 1
+	mkdir -p /var/run/tgtd
+	tgtd -f >/tmp/tgtd.log 2>&1 &
+	TGT_PID=$!
+	until tgtadm --lld iscsi --op show --mode sys >/dev/null 2>&1; do
+		i=$((i + 1))
+		[ $i -gt 40 ] && { echo "tgtd did not start: $(tail -n 3 /tmp/tgtd.log)" >&2; return 1; }
+		sleep 0.5
+	done
+	tgtadm --lld iscsi --op new --mode target --tid 1 -T $TGT_IQN || return 1
+	tgtadm --lld iscsi --op new --mode logicalunit --tid 1 --lun 1 -b /tmp/tgt.img \
+		--blocksize $BS || return 1
+	[ "$RO" = 1 ] && params=readonly=1
+	[ "$TP" = 1 ] && params=thin_provisioning=1
+	[ "$RM" = 1 ] && params=removable=1
+	if [ -n "$params" ]; then
+		tgtadm --lld iscsi --op update --mode logicalunit --tid 1 --lun 1 \
+			--params $params || return 1
+	fi
+	tgtadm --lld iscsi --op bind --mode target --tid 1 -I ALL || return 1
+	echo "iscsi://127.0.0.1/$TGT_IQN/1 iscsi://127.0.0.2/$TGT_IQN/1"
+}
+
+tgti_down() {
+	local rc=0
+	if [ -n "$TGT_PID" ]; then
+		tgtadm --lld iscsi --op delete --mode target --tid 1 --force >/dev/null 2>&1 || rc=1
+		kill $TGT_PID 2>/dev/null
+		wait $TGT_PID 2>/dev/null
+		TGT_PID=
+	fi
+	rm -f /tmp/tgt.img
 	return $rc
 }
 
@@ -264,14 +314,16 @@ run_one() { # run_one TARGET CONFIG
 	case $sg in iscsi://*) dev=$sg tests=$CONF_ISCSI_TESTS ;; esac
 	pass "$t $c: set-up ($dev)"
 	start=$(date +%s)
-	timeout $CONF_RUN_TIMEOUT iscsi-test-cu -d $CONF_ARGS -t "$tests" "$dev" >$out 2>&1
+	# An iSCSI target may print a second URL (a second path to the LU,
+	# for the multipath tests): unquoted on purpose.
+	timeout $CONF_RUN_TIMEOUT iscsi-test-cu -d $CONF_ARGS -t "$tests" $dev >$out 2>&1
 	rc=$?
 	if [ $rc = 124 ] || [ $rc = 143 ]; then
 		echo "SCST-CONF-ERROR $t $c: iscsi-test-cu timed out after $CONF_RUN_TIMEOUT s"
 		fail "$t $c: suite run" "iscsi-test-cu timed out after $CONF_RUN_TIMEOUT s"
 	fi
 	sed "s,^,SCST-CONF-OUT $t/$c| ," $out
-	echo "SCST-CONF-END $t $c rc=$rc seconds=$(($(date +%s) - start)) dev=$sg"
+	echo "SCST-CONF-END $t $c rc=$rc seconds=$(($(date +%s) - start)) dev=${sg%% *}"
 	if ${t}_down 2>/tmp/down.err; then
 		pass "$t $c: tear-down"
 	else
