@@ -23,5 +23,6 @@ pub mod kthread;
 pub mod mm;
 pub mod net;
 pub mod procfs;
+pub mod scsi_dev;
 pub mod scsi_host;
 pub mod shrinker;

@@ -44,7 +44,7 @@ if make -s fmt-check; then res PASS "style: rustfmt --check"; else res FAIL "sty
 step "policy: unsafe code only in rust/"
 bad=$(git ls-files '*.rs' | grep -v '^rust/' | grep -v '/fuzz/' | xargs grep -lE '\bunsafe\b' || true)
 # Crate roots of modules: the files with a `module!` invocation.
-roots=$(git ls-files 'scst_core/*.rs' 'scst_vdisk/*.rs' 'drivers/*.rs' 'scst_user/*.rs' 'tests/splat/*.rs' |
+roots=$(git ls-files 'scst_core/*.rs' 'scst_vdisk/*.rs' 'scst_disk/*.rs' 'drivers/*.rs' 'scst_user/*.rs' 'tests/splat/*.rs' |
 	grep -Ev '/(proto|fuzz)/' | xargs grep -l '^module! {' | xargs grep -L 'forbid(unsafe_code)' || true)
 # proto/ dirs are also nested modules (scst_core::proto, iscsi_scst::proto) in the kernel: `crate::`
 # paths resolve only in the host crate, so they must not be used there.

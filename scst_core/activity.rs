@@ -19,6 +19,11 @@ use crate::threads::{
 use kernel::{
     prelude::*,
     sync::{
+        atomic::{
+            Atomic,
+            Full,
+            Relaxed, //
+        },
         Arc,
         CondVar,
         CondVarTimeoutResult,
@@ -29,18 +34,28 @@ use kernel::{
 /// How long a configuration change waits for executing commands.
 const SUSPEND_TIMEOUT_MS: u32 = 60_000;
 
+/// The slow path's state.
 struct State {
-    /// Commands between [`Activity::enter`] and the end of their execution.
-    executing: usize,
-    /// Configuration changes holding a [`Suspended`] guard.
+    /// Configuration changes holding a [`Suspended`] guard (the count that
+    /// [`Activity::suspended`] mirrors).
     suspended: usize,
     /// Commands that arrived while suspended, oldest first.
     deferred: KVec<KBox<dyn Work>>,
 }
 
 /// The gate between the command threads and configuration changes.
+///
+/// The command path takes no lock: a command counts itself in `executing`
+/// and then reads `suspended`, a change counts itself in `suspended` and
+/// then reads `executing`, both with full barriers, so one of the two
+/// always sees the other (the command backs out, or the change waits for
+/// it). The mutex serializes changes, the deferred list and the wake-ups.
 #[pin_data]
 pub(crate) struct Activity {
+    /// Commands between [`Activity::enter`] and the end of their execution.
+    executing: Atomic<usize>,
+    /// Non-zero while a configuration change is in progress.
+    suspended: Atomic<usize>,
     #[pin]
     state: Mutex<State>,
     /// Signalled when the last executing command leaves while suspended,
@@ -67,8 +82,10 @@ impl Activity {
     pub(crate) fn new(pool: Arc<Pool>) -> Result<Arc<Self>> {
         Arc::pin_init(
             try_pin_init!(Self {
+                executing: Atomic::new(0),
+                suspended: Atomic::new(0),
                 state <- kernel::new_mutex!(
-                    State { executing: 0, suspended: 0, deferred: KVec::new() },
+                    State { suspended: 0, deferred: KVec::new() },
                     "scst::Activity"
                 ),
                 changed <- kernel::new_condvar!("scst::Activity::changed"),
@@ -78,6 +95,16 @@ impl Activity {
         )
     }
 
+    /// One command less executing; wakes a waiting change after the last.
+    fn leave(&self) {
+        if self.executing.fetch_sub(1, Full) == 1 && self.suspended.load(Relaxed) != 0 {
+            // Under the mutex: the change checks `executing` under it
+            // before it sleeps, so this wake-up cannot be lost.
+            let _st = self.state.lock();
+            self.changed.notify_all();
+        }
+    }
+
     /// Lets `w` start executing, or sets it aside while a configuration
     /// change is in progress (`None`: it is deferred and will run again
     /// on resume). Called by a command thread.
@@ -85,8 +112,23 @@ impl Activity {
         self: &Arc<Self>,
         w: KBox<W>,
     ) -> Option<(KBox<W>, Active)> {
-        let mut st = self.state.lock();
-        if st.suspended != 0 {
+        loop {
+            self.executing.fetch_add(1, Full);
+            if self.suspended.load(Relaxed) == 0 {
+                return Some((
+                    w,
+                    Active {
+                        activity: self.clone(),
+                    },
+                ));
+            }
+            // A change is in progress: back out, then set the command
+            // aside unless the change ended meanwhile.
+            self.leave();
+            let mut st = self.state.lock();
+            if st.suspended == 0 {
+                continue;
+            }
             if st.deferred.reserve(1, GFP_KERNEL).is_ok() {
                 let w: KBox<dyn Work> = w;
                 // Cannot fail: room was reserved.
@@ -98,14 +140,6 @@ impl Activity {
                 self.changed.wait(&mut st);
             }
         }
-        st.executing += 1;
-        drop(st);
-        Some((
-            w,
-            Active {
-                activity: self.clone(),
-            },
-        ))
     }
 
     /// Stops commands from starting and waits until none executes.
@@ -117,15 +151,16 @@ impl Activity {
     pub(crate) fn suspend(self: &Arc<Self>) -> Result<Suspended> {
         let mut st = self.state.lock();
         st.suspended += 1;
+        self.suspended.fetch_add(1, Full);
         let guard = Suspended {
             activity: self.clone(),
         };
         let mut left = kernel::time::msecs_to_jiffies(SUSPEND_TIMEOUT_MS);
-        while st.executing != 0 {
+        while self.executing.load(Relaxed) != 0 {
             match self.changed.wait_interruptible_timeout(&mut st, left) {
                 CondVarTimeoutResult::Woken { jiffies } => left = jiffies,
                 CondVarTimeoutResult::Timeout => {
-                    let n = st.executing;
+                    let n = self.executing.load(Relaxed);
                     drop(st);
                     pr_warn!(
                         "configuration change refused: {} commands still executing after {} s\n",
@@ -149,12 +184,7 @@ impl Activity {
 
 impl Drop for Active {
     fn drop(&mut self) {
-        let a = &self.activity;
-        let mut st = a.state.lock();
-        st.executing -= 1;
-        if st.executing == 0 && st.suspended != 0 {
-            a.changed.notify_all();
-        }
+        self.activity.leave();
     }
 }
 
@@ -164,6 +194,7 @@ impl Drop for Suspended {
         let deferred = {
             let mut st = a.state.lock();
             st.suspended -= 1;
+            a.suspended.fetch_sub(1, Full);
             if st.suspended != 0 {
                 return;
             }

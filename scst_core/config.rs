@@ -302,10 +302,21 @@ impl Config {
                 .find_device(name.as_bytes())
                 .cloned()
                 .ok_or((EINVAL, "no such device")),
-            DeviceRef::Hctl(_) => Err((
-                EINVAL,
-                "no such device (pass-through devices need `assign` and a pass-through handler)",
-            )),
+            // A pass-through device is named after its address.
+            DeviceRef::Hctl(h) => {
+                let name = kernel::str::CString::try_from_fmt(fmt!(
+                    "{}:{}:{}:{}",
+                    h.host,
+                    h.channel,
+                    h.id,
+                    h.lun
+                ))
+                .map_err(|_| (ENOMEM, "out of memory"))?;
+                self.find_device(name.to_bytes()).cloned().ok_or((
+                    EINVAL,
+                    "no such device (assign it to a pass-through handler first)",
+                ))
+            }
         }
     }
 

@@ -18,7 +18,10 @@ use crate::{
             Sense, //
         },
         tm::TmConfig,
-        types::PeripheralType,
+        types::{
+            PeripheralType,
+            Status, //
+        },
         xcopy::Designator, //
     },
     Core, //
@@ -77,6 +80,10 @@ pub struct ExecCmd<'a> {
     /// other I_T_L nexuses once the command succeeded (e.g. MODE
     /// PARAMETERS CHANGED after MODE SELECT).
     pub ua_for_others: Option<Asc>,
+    /// Set by the device: the status of a command that did not fail with
+    /// CHECK CONDITION (a pass-through device's BUSY, TASK SET FULL,
+    /// CONDITION MET, ...); GOOD unless set.
+    pub status: Status,
 }
 
 /// What a handler implements for each of its devices (SCST's `exec`).

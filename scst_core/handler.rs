@@ -8,7 +8,10 @@
 
 use crate::{
     proc,
-    proto::types::PeripheralType,
+    proto::{
+        mgmt::Hctl,
+        types::PeripheralType, //
+    },
     Core, //
 };
 use kernel::{
@@ -35,12 +38,27 @@ pub trait DevHandler: Send + Sync + 'static {
     fn describe(&self) -> Option<&'static str> {
         None
     }
+
+    /// Whether the handler drives real SCSI devices of the midlayer
+    /// (SCST's pass-through handlers, such as `dev_disk`): only those
+    /// take `assign H:C:I:L HANDLER`.
+    const PASS_THROUGH: bool = false;
+
+    /// Attaches the midlayer's SCSI device `hctl` (`assign`): registers it
+    /// as a device named `H:C:I:L`. Called for pass-through handlers only,
+    /// in process context; the handler logs why it refuses.
+    fn assign(&self, hctl: Hctl) -> Result {
+        let _ = hctl;
+        Err(EINVAL)
+    }
 }
 
 /// Object-safe view of a handler, for the core's tables.
 pub(crate) trait Dyn: Send + Sync {
     fn dev_type(&self) -> PeripheralType;
     fn describe(&self) -> Option<&'static str>;
+    fn pass_through(&self) -> bool;
+    fn assign(&self, hctl: Hctl) -> Result;
 }
 
 impl<T: DevHandler> Dyn for T {
@@ -50,11 +68,18 @@ impl<T: DevHandler> Dyn for T {
     fn describe(&self) -> Option<&'static str> {
         DevHandler::describe(self)
     }
+    fn pass_through(&self) -> bool {
+        T::PASS_THROUGH
+    }
+    fn assign(&self, hctl: Hctl) -> Result {
+        DevHandler::assign(self, hctl)
+    }
 }
 
 /// A registered handler in the core's table.
 pub(crate) struct Entry {
     pub(crate) name: CString,
+    pub(crate) handler: Arc<dyn Dyn>,
     _dir: proc::HandlerDir,
 }
 
@@ -80,9 +105,16 @@ impl<T: DevHandler> Registration<T> {
             {
                 return Err(EEXIST);
             }
-            let hdir = core.dirs.handler_dir(&name, dyn_handler)?;
+            let hdir = core.dirs.handler_dir(&name, dyn_handler.clone())?;
             dir = hdir.dir.clone();
-            handlers.push(Entry { name, _dir: hdir }, GFP_KERNEL)?;
+            handlers.push(
+                Entry {
+                    name,
+                    handler: dyn_handler,
+                    _dir: hdir,
+                },
+                GFP_KERNEL,
+            )?;
         }
         pr_info!(
             "registered device handler {} (type {})\n",

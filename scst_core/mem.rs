@@ -112,8 +112,10 @@ impl CmdMem {
 const MIN_CLASS: usize = 4096;
 /// Size classes: `MIN_CLASS << c`, up to the largest transfer (8 MiB).
 const CLASSES: usize = 12;
-/// Buffers one class keeps at most.
-const MAX_PER_CLASS: usize = 128;
+/// Buffers one class of one shard keeps at most.
+const MAX_PER_CLASS: usize = 32;
+/// Shards at most (CPUs beyond share them round robin).
+const MAX_SHARDS: u32 = 64;
 
 /// The size class of a buffer of `len` bytes, if it is cached at all.
 fn class_of(len: usize) -> Option<usize> {
@@ -125,26 +127,32 @@ fn class_of(len: usize) -> Option<usize> {
     (c < CLASSES).then_some(c)
 }
 
-struct Free {
-    /// Idle buffers per class, each of capacity exactly `MIN_CLASS << c`.
-    /// Room for `MAX_PER_CLASS` is reserved up front, so caching a buffer
-    /// never allocates (the shrinker may run inside an allocation).
-    lists: [KVec<KVVec<u8>>; CLASSES],
-    /// Bytes held by the idle buffers.
-    bytes: u64,
+/// Idle buffers per class, each of capacity exactly `MIN_CLASS << c`.
+/// Room for `MAX_PER_CLASS` is reserved up front, so caching a buffer
+/// never allocates (the shrinker may run inside an allocation).
+type Lists = [KVec<KVVec<u8>>; CLASSES];
+
+/// The free lists of one CPU (or a few).
+#[pin_data]
+struct Shard {
+    #[pin]
+    lists: Mutex<Lists>,
 }
 
 /// The reusing cache of command data buffers (SCST's sgv pools): buffers
 /// of power-of-two size classes go back to a free list when their command
 /// ends, so the next command of that size skips the allocator (for large
-/// buffers, a `vmalloc` and its unmapping). The idle buffers are bounded
-/// and a memory shrinker frees them when the kernel needs the memory.
-#[pin_data]
+/// buffers, a `vmalloc` and its unmapping). The free lists are per CPU, so
+/// the command path takes no global lock; the idle buffers are bounded and
+/// a memory shrinker frees them when the kernel needs the memory.
 pub(crate) struct BufCache {
-    #[pin]
-    free: Mutex<Free>,
+    shards: KVec<Arc<Shard>>,
     /// Bytes the idle buffers may hold at most.
     cap: u64,
+    /// Bytes held by idle buffers, over all shards.
+    idle: Atomic<u64>,
+    /// Idle buffers, over all shards.
+    buffers: Atomic<u64>,
     hits: Atomic<u64>,
     misses: Atomic<u64>,
     /// Buffers freed by the shrinker.
@@ -154,7 +162,7 @@ pub(crate) struct BufCache {
 /// A snapshot of [`BufCache`] for `/proc/scsi_tgt/sgv`.
 pub(crate) struct CacheStats {
     pub(crate) cap: u64,
-    pub(crate) buffers: usize,
+    pub(crate) buffers: u64,
     pub(crate) bytes: u64,
     pub(crate) hits: u64,
     pub(crate) misses: u64,
@@ -164,20 +172,48 @@ pub(crate) struct CacheStats {
 impl BufCache {
     /// An empty cache holding at most `cap` bytes of idle buffers.
     pub(crate) fn new(cap: u64) -> Result<Arc<Self>> {
-        let mut lists: [KVec<KVVec<u8>>; CLASSES] = Default::default();
-        for l in lists.iter_mut() {
-            l.reserve(MAX_PER_CLASS, GFP_KERNEL)?;
+        let n = kernel::cpu::nr_cpu_ids().clamp(1, MAX_SHARDS) as usize;
+        let mut shards = KVec::with_capacity(n, GFP_KERNEL)?;
+        for _ in 0..n {
+            let mut lists: Lists = Default::default();
+            for l in lists.iter_mut() {
+                l.reserve(MAX_PER_CLASS, GFP_KERNEL)?;
+            }
+            let shard = Arc::pin_init(
+                pin_init!(Shard {
+                    lists <- kernel::new_mutex!(lists, "scst::BufCache::shard"),
+                }),
+                GFP_KERNEL,
+            )?;
+            shards.push(shard, GFP_KERNEL)?;
         }
-        Arc::pin_init(
-            try_pin_init!(Self {
-                free <- kernel::new_mutex!(Free { lists, bytes: 0 }, "scst::BufCache"),
+        Ok(Arc::new(
+            Self {
+                shards,
                 cap,
+                idle: Atomic::new(0),
+                buffers: Atomic::new(0),
                 hits: Atomic::new(0),
                 misses: Atomic::new(0),
                 shrunk: Atomic::new(0),
-            }),
+            },
             GFP_KERNEL,
-        )
+        )?)
+    }
+
+    /// The shard of the CPU we run on (a hint: the thread may move, which
+    /// only costs locality).
+    fn local(&self) -> Option<&Shard> {
+        let cpu = kernel::cpu::CpuId::current().as_u32() as usize;
+        self.shards
+            .get(cpu.checked_rem(self.shards.len())?)
+            .map(|s| &**s)
+    }
+
+    /// Counts a buffer of `cap` bytes out of the idle ones.
+    fn took(&self, cap: usize) {
+        self.idle.fetch_sub(cap as u64, Relaxed);
+        self.buffers.fetch_sub(1, Relaxed);
     }
 
     /// A zeroed buffer of `len` bytes, from the cache when it has one of
@@ -189,16 +225,22 @@ impl BufCache {
         let Some(c) = class_of(len) else {
             return KVVec::from_elem(0u8, len, GFP_KERNEL);
         };
-        let cached = {
-            let mut f = self.free.lock();
-            let b = f.lists[c].pop();
-            if let Some(b) = &b {
-                f.bytes -= b.capacity() as u64;
-            }
-            b
-        };
+        // The local shard first, then any other that is not busy: buffers
+        // move between CPUs when the thread that frees them (a command
+        // thread) is not the one that takes them (a driver's receiver).
+        let cached = self
+            .local()
+            .and_then(|s| s.lists.lock().get_mut(c).and_then(|l| l.pop()))
+            .or_else(|| {
+                self.shards.iter().find_map(|s| {
+                    s.lists
+                        .try_lock()
+                        .and_then(|mut l| l.get_mut(c).and_then(|l| l.pop()))
+                })
+            });
         let mut b = match cached {
             Some(b) => {
+                self.took(b.capacity());
                 self.hits.add(1, Relaxed);
                 b
             }
@@ -220,33 +262,43 @@ impl BufCache {
         let Some(c) = class_of(cap).filter(|&c| MIN_CLASS << c == cap) else {
             return;
         };
-        let rejected = {
-            let mut guard = self.free.lock();
-            let f = &mut *guard;
-            let l = &mut f.lists[c];
-            if l.len() < l.capacity() && f.bytes + cap as u64 <= self.cap {
-                // Cannot fail or allocate: there is room.
-                let _ = l.push(b, GFP_KERNEL);
-                f.bytes += cap as u64;
-                None
-            } else {
-                Some(b)
+        // Room in the global bound first, given back if the list is full.
+        if self.idle.fetch_add(cap as u64, Relaxed) + cap as u64 > self.cap {
+            self.idle.fetch_sub(cap as u64, Relaxed);
+            return;
+        }
+        let rejected = match self.local() {
+            Some(shard) => {
+                let mut lists = shard.lists.lock();
+                match lists.get_mut(c) {
+                    Some(l) if l.len() < l.capacity() => {
+                        // Cannot fail or allocate: there is room.
+                        let _ = l.push(b, GFP_KERNEL);
+                        None
+                    }
+                    _ => Some(b),
+                }
             }
+            None => Some(b),
         };
-        // Freed outside the lock (vfree may sleep).
-        drop(rejected);
+        match rejected {
+            // Freed outside the lock (vfree may sleep).
+            Some(b) => {
+                self.idle.fetch_sub(cap as u64, Relaxed);
+                drop(b);
+            }
+            None => {
+                self.buffers.add(1, Relaxed);
+            }
+        }
     }
 
     /// The counters now.
     pub(crate) fn stats(&self) -> CacheStats {
-        let (buffers, bytes) = {
-            let f = self.free.lock();
-            (f.lists.iter().map(|l| l.len()).sum(), f.bytes)
-        };
         CacheStats {
             cap: self.cap,
-            buffers,
-            bytes,
+            buffers: self.buffers.load(Relaxed),
+            bytes: self.idle.load(Relaxed),
             hits: self.hits.load(Relaxed),
             misses: self.misses.load(Relaxed),
             shrunk: self.shrunk.load(Relaxed),
@@ -257,34 +309,32 @@ impl BufCache {
 impl ShrinkerOps for BufCache {
     /// Idle memory in pages.
     fn count(&self) -> u64 {
-        match self.free.try_lock() {
-            Some(f) => f.bytes / PAGE_SIZE as u64,
-            None => 0,
-        }
+        self.idle.load(Relaxed) / PAGE_SIZE as u64
     }
 
-    /// Frees idle buffers, largest first, until `nr` pages are freed.
+    /// Frees idle buffers, largest first within each shard, until `nr`
+    /// pages are freed.
     fn scan(&self, nr: u64) -> Option<u64> {
         let mut freed = 0u64;
-        while freed < nr {
-            let b = {
+        let mut busy = false;
+        for shard in self.shards.iter() {
+            while freed < nr {
                 // Never wait here: the holder may be the one reclaiming.
-                let Some(mut f) = self.free.try_lock() else {
-                    return (freed != 0).then_some(freed);
+                let Some(mut lists) = shard.lists.try_lock() else {
+                    busy = true;
+                    break;
                 };
-                let b = f.lists.iter_mut().rev().find_map(|l| l.pop());
-                if let Some(b) = &b {
-                    f.bytes -= b.capacity() as u64;
-                }
-                b
-            };
-            let Some(b) = b else {
-                break;
-            };
-            freed += (b.capacity() / PAGE_SIZE) as u64;
-            self.shrunk.add(1, Relaxed);
-            drop(b);
+                let b = lists.iter_mut().rev().find_map(|l| l.pop());
+                drop(lists);
+                let Some(b) = b else {
+                    break;
+                };
+                self.took(b.capacity());
+                freed += (b.capacity() / PAGE_SIZE) as u64;
+                self.shrunk.add(1, Relaxed);
+                drop(b);
+            }
         }
-        Some(freed)
+        (freed != 0 || !busy).then_some(freed)
     }
 }

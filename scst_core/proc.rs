@@ -162,15 +162,33 @@ impl procfs::Handler for ScsiTgt {
                 drop(old_dir);
                 pr_info!("renamed group {} to {}\n", old, new);
             }
-            mgmt::ScsiTgtCmd::Assign { .. } => {
-                return Err(refuse(
-                    FILE,
-                    line,
-                    (
-                        EINVAL,
-                        "no such SCSI device (no pass-through handler is loaded)",
-                    ),
-                ));
+            mgmt::ScsiTgtCmd::Assign { hctl, handler } => {
+                // Held while the handler attaches the device, so that its
+                // module cannot unregister (and go) meanwhile. The handler
+                // takes the configuration mutex, never the other way round.
+                let handlers = core.handlers.lock();
+                let h = handlers
+                    .iter()
+                    .find(|e| e.name.to_bytes() == handler.as_bytes())
+                    .map(|e| e.handler.clone())
+                    .ok_or_else(|| refuse(FILE, line, (EINVAL, "no such device handler")))?;
+                if !h.pass_through() {
+                    return Err(refuse(
+                        FILE,
+                        line,
+                        (EINVAL, "the handler is not a pass-through handler"),
+                    ));
+                }
+                h.assign(hctl)?;
+                drop(handlers);
+                pr_info!(
+                    "assigned {}:{}:{}:{} to {}\n",
+                    hctl.host,
+                    hctl.channel,
+                    hctl.id,
+                    hctl.lun,
+                    handler
+                );
             }
         }
         Ok(())

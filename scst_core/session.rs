@@ -1137,12 +1137,17 @@ fn execute_inner(
         nexus: sc.id,
         abort,
         ua_for_others: None,
+        status: Status::Good,
     };
     let len = ops.exec(&mut ec)?;
     if let Some(asc) = ec.ua_for_others {
         core.config.lock().raise_ua(dev, asc, |s| s.id != sc.id);
     }
-    Ok(Outcome::good(len))
+    Ok(Outcome {
+        status: ec.status,
+        sense: None,
+        len,
+    })
 }
 
 /// Queues the UNIT ATTENTIONs a persistent reservation action owes: to the

@@ -84,8 +84,14 @@ fn rw16(
         // Each chunk is short; the copy looks for aborts between chunks.
         abort: AbortFlag::NONE,
         ua_for_others: None,
+        status: crate::proto::types::Status::Good,
     };
-    ops.exec(&mut ec).map(|_| ())
+    ops.exec(&mut ec)?;
+    // A pass-through device that answered BUSY or the like did not copy.
+    if ec.status != crate::proto::types::Status::Good {
+        return Err(xcopy::copy_aborted(asc::COPY_TARGET_NOT_REACHABLE));
+    }
+    Ok(())
 }
 
 /// Copies one range between two devices in chunks.
