@@ -16,6 +16,8 @@ pub mod aptpl;
 pub mod bytes;
 pub mod cdb;
 pub mod extent;
+#[cfg(test)]
+mod layouts;
 pub mod lun;
 pub mod mgmt;
 pub mod mode;
