@@ -448,9 +448,10 @@ fn run(core: &Core, sc: &Arc<SessionCore>, f: TmFunction, lun: u64, tag: u64) ->
             }
         }
     }
-    // Tasks in scope that finished executing but whose response is still
-    // on its way (for ABORT TASK, the referenced task in any state): the
-    // function's response comes after theirs.
+    // Tasks in scope whose response is still on its way, whatever their
+    // state (finished, or aborted before by another function, as when two
+    // sessions reset the same LU at once): the function's response comes
+    // after theirs.
     for a in plan.awaited() {
         if !wait.contains(&a.index) {
             wait.push(a.index, GFP_KERNEL)?;

@@ -359,8 +359,6 @@ struct Selector {
     tas: bool,
     /// A task (nexus, tag) that is excluded: the faulted command under QErr.
     except: Option<(ItNexus, u64)>,
-    /// Also select tasks that finished but whose status is not delivered.
-    finished_too: bool,
     /// Select tasks in scope whatever their state.
     any_state: bool,
 }
@@ -372,15 +370,11 @@ impl Selector {
         tas_applies: false,
         tas: false,
         except: None,
-        finished_too: false,
         any_state: false,
     };
 
     fn selects(&self, t: &Task) -> bool {
-        if !(self.any_state
-            || t.state.is_live()
-            || self.finished_too && t.state == TaskState::Finished)
-        {
+        if !(self.any_state || t.state.is_live()) {
             return false;
         }
         if self.except == Some((t.nexus, t.tag)) {
@@ -655,7 +649,6 @@ impl<'a> TmPlan<'a> {
             tas_applies,
             tas: self.cfg.tas,
             except: None,
-            finished_too: false,
             any_state: false,
         }
     }
@@ -670,11 +663,13 @@ impl<'a> TmPlan<'a> {
     }
 
     /// The tasks in the function's scope whose status is still to be
-    /// delivered, aborted now or finished before: the function's response
-    /// must follow theirs (SAM-5 7.1, RFC 7143 4.2.3.3: no response of an
-    /// affected task may come after it). ABORT TASK always follows the
-    /// referenced task's own response, whatever the task's state and the
-    /// function's response: the initiator then knows the tag is free.
+    /// delivered, whatever their state (aborted now, finished before, or
+    /// aborted earlier by another function whose TASK ABORTED is still on
+    /// its way): the function's response must follow theirs (SAM-5 7.1,
+    /// RFC 7143 4.2.3.3: no response of an affected task may come after
+    /// it). ABORT TASK always follows the referenced task's own response,
+    /// whatever the function's response: the initiator then knows the tag
+    /// is free.
     pub fn awaited(&self) -> Affected<'a> {
         let r = &self.req;
         let sel = if r.function == TmFunction::AbortTask {
@@ -689,7 +684,7 @@ impl<'a> TmPlan<'a> {
             }
         } else {
             Selector {
-                finished_too: true,
+                any_state: true,
                 ..self.selector()
             }
         };
@@ -773,7 +768,6 @@ impl<'a> QerrPlan<'a> {
                 tas_applies: true,
                 tas: cfg.tas,
                 except: Some((faulted, failed_tag)),
-                finished_too: false,
                 any_state: false,
             },
             tasks,
@@ -1024,10 +1018,11 @@ mod tests {
     }
 
     #[test]
-    fn awaited_includes_finished_tasks_in_scope() {
+    fn awaited_includes_finished_and_aborted_tasks_in_scope() {
         // A's tasks on LUN 0: 1 enabled, 2 finished (status on its way),
-        // 3 already aborted; A on LUN 1 and B on LUN 0 are out of scope of
-        // A's ABORT TASK SET with one task set per nexus.
+        // 3 aborted earlier (by another nexus's reset, its TASK ABORTED on
+        // its way); A on LUN 1 and B on LUN 0 are out of scope of A's
+        // ABORT TASK SET with one task set per nexus.
         let mut t = vec![
             task(1, A, 0),
             task(2, A, 0),
@@ -1046,13 +1041,13 @@ mod tests {
         let aborted: Vec<usize> = p.affected().map(|a| a.index).collect();
         let awaited: Vec<usize> = p.awaited().map(|a| a.index).collect();
         assert_eq!(aborted, vec![0]);
-        assert_eq!(awaited, vec![0, 1]);
+        assert_eq!(awaited, vec![0, 1, 2]);
         // LUN RESET covers every nexus's tasks on the LU.
         let p = plan(TmRequest::new(TmFunction::LunReset, A, 0), cfg, &t);
         assert_eq!(p.affected().map(|a| a.index).collect::<Vec<_>>(), vec![0]);
         assert_eq!(
             p.awaited().map(|a| a.index).collect::<Vec<_>>(),
-            vec![0, 1, 4]
+            vec![0, 1, 2, 4]
         );
         // A query waits for nothing.
         let p = plan(TmRequest::new(TmFunction::QueryTaskSet, A, 0), cfg, &t);

@@ -158,6 +158,23 @@ check "iscsiadm: discovery again" iscsiadm -m discovery -t st -p 127.0.0.1
 check_cmd "del_user outgoing" iscsi/iscsi "del_user $T OutgoingUser tgt"
 check_cmd "del_user incoming" iscsi/iscsi "del_user $T IncomingUser joe"
 
+# open-iscsi with CRC32C header and data digests: negotiated, and data
+# written and read back through them.
+node 'node.conn[0].iscsi.HeaderDigest' CRC32C && node 'node.conn[0].iscsi.DataDigest' CRC32C &&
+	pass "iscsiadm: digest settings stored" || fail "iscsiadm: digest settings stored" "iscsiadm -o update failed"
+check "iscsiadm: login with header and data digests" iscsiadm -m node -T $T -p 127.0.0.1 --login
+expect "the session negotiated both digests" 'HeaderDigest CRC32C DataDigest CRC32C' cat $P/iscsi/session
+host=$(ls -d /sys/class/iscsi_session/session*/device/target*/[0-9]*:0:0:0 2>/dev/null | head -n 1 | xargs -r basename)
+dsk=$(disk_of "${host:-none}")
+check "LUN 0 appears over the digest session" test -n "$dsk"
+dd if=/dev/urandom of=/tmp/dg bs=64k count=64 2>/dev/null
+check "write 4 MiB with digests" dd if=/tmp/dg of=/dev/${dsk:-none} bs=64k oflag=direct
+check "read them back with digests" dd if=/dev/${dsk:-none} of=/tmp/dg.back bs=64k count=64 iflag=direct
+check "the data survived the digest session" cmp /tmp/dg /tmp/dg.back
+check "iscsiadm: logout (digests)" iscsiadm -m node -T $T -p 127.0.0.1 --logout
+node 'node.conn[0].iscsi.HeaderDigest' None
+node 'node.conn[0].iscsi.DataDigest' None
+
 # Which initiators may see and log in to a target.
 check_cmd "allow only Debian's initiators" iscsi/iscsi "allow $T iqn.1993-08.org.debian:*"
 check_grep "allow pattern shown" "Allow iqn.1993-08.org.debian:" $P/iscsi/iscsi

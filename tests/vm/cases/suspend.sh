@@ -6,7 +6,8 @@
 # A READ through a BLOCKIO LUN on a scsi_debug disk that takes 3 s per
 # command is executing when `del` removes the LUN: the del returns only
 # after the READ (which succeeds), and a TEST UNIT READY sent on another
-# session during the del completes only after it.
+# session during the del completes only after it. A change that cannot
+# quiesce within a minute fails with EBUSY and changes nothing.
 . /tests/lib.sh
 P=/proc/scsi_tgt
 SD=/sys/bus/pseudo/drivers/scsi_debug
@@ -63,6 +64,35 @@ check "the TEST UNIT READY waited for the del ($(($(cat /tmp/t.t) - t0)) cs afte
 	test $(($(cat /tmp/t.t) - t0)) -ge 100
 check "the LUN is gone" sh -c "! grep -q '^sd1 ' $P/groups/Default/devices"
 check "I/O goes on after the change" sg_turs "$B"
+
+# A change that cannot quiesce: a READ that takes 66 s (the disk's own
+# time-out raised so that it is not aborted) is still executing when the
+# change has waited a minute: the write fails with EBUSY, is logged, and
+# changes nothing; the READ still succeeds.
+check_cmd "map the LUN again" groups/Default/devices "add sd1 0"
+clear_ua "$A"
+echo 120 >/sys/block/$D/device/timeout
+check "scsi_debug: 66 s per command" sh -c "echo $((66 * 250)) >$SD/delay"
+rm -f /tmp/r2.rc
+(
+	sg_raw -t 120 -r 4096 "$A" 28 00 00 00 00 00 00 00 08 00 >/dev/null 2>&1
+	echo $? >/tmp/r2.rc
+) &
+rpid=$!
+sleep 1
+t0=$(now)
+out=$(cmd groups/Default/devices "del sd1" 2>&1)
+rc=$?
+t1=$(now)
+check "a change that cannot quiesce fails" test $rc -ne 0
+expect "with EBUSY" 'busy' echo "$out"
+check "after a minute of waiting ($((t1 - t0)) cs)" test $((t1 - t0)) -ge 5900
+check "the LUN is still mapped" grep -q '^sd1 ' $P/groups/Default/devices
+expect "the refusal is logged" 'commands still executing after 60 s' dmesg
+wait $rpid
+echo 0 >$SD/delay
+check_eq "the long READ succeeded" 0 "$(cat /tmp/r2.rc 2>/dev/null)"
+check "the LUN works after the refused change" sg_turs "$A"
 
 check "rmmod scst_local scst_vdisk scst_core" rmmod scst_local scst_vdisk scst_core
 check "rmmod scsi_debug" rmmod scsi_debug

@@ -254,7 +254,6 @@ lioi_down() {
 
 # ---------------------------------------------------- Debian's tgt (tgtd)
 TGT_IQN=iqn.2026-12.org.scst-rs:tgt
-TGT_PID=
 
 # tgti_up CONFIG -> prints the iSCSI URLs of LUN 1 (tgt's LUN 0 is its
 # controller): a file-backed LU (rdwr backing store) with $BS, read-only,
@@ -266,7 +265,9 @@ tgti_up() {
 	dd if=/dev/zero of=/tmp/tgt.img bs=1M count=$SIZE_MB 2>/dev/null || return 1
 	mkdir -p /var/run/tgtd
 	tgtd -f >/tmp/tgtd.log 2>&1 &
-	TGT_PID=$!
+	# tgti_up runs in a command substitution (a subshell): tgti_down finds
+	# the daemon through this file, not a variable.
+	echo $! >/tmp/tgtd.pid
 	until tgtadm --lld iscsi --op show --mode sys >/dev/null 2>&1; do
 		i=$((i + 1))
 		[ $i -gt 40 ] && { echo "tgtd did not start: $(tail -n 3 /tmp/tgtd.log)" >&2; return 1; }
@@ -287,12 +288,24 @@ tgti_up() {
 }
 
 tgti_down() {
-	local rc=0
-	if [ -n "$TGT_PID" ]; then
+	local rc=0 pid i=0
+	pid=$(cat /tmp/tgtd.pid 2>/dev/null)
+	if [ -n "$pid" ]; then
 		tgtadm --lld iscsi --op delete --mode target --tid 1 --force >/dev/null 2>&1 || rc=1
-		kill $TGT_PID 2>/dev/null
-		wait $TGT_PID 2>/dev/null
-		TGT_PID=
+		kill $pid 2>/dev/null
+		# Not this shell's child: poll until it is gone, so the next
+		# tgtd finds the port and the control socket free.
+		while kill -0 $pid 2>/dev/null; do
+			i=$((i + 1))
+			if [ $i -gt 40 ]; then
+				echo "tgtd $pid did not exit" >&2
+				kill -9 $pid 2>/dev/null
+				rc=1
+				break
+			fi
+			sleep 0.5
+		done
+		rm -f /tmp/tgtd.pid
 	fi
 	rm -f /tmp/tgt.img
 	return $rc
