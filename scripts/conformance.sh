@@ -8,7 +8,10 @@
 # families (default ALL) over loopback TCP against scst-rs's iscsi_scst
 # ("scsti"), LIO's iSCSI target ("lioi") and Debian's user-space tgt
 # ("tgti"), each with a second portal on
-# 127.0.0.2 as the multipath tests' second path.
+# 127.0.0.2 as the multipath tests' second path. The same iSCSI targets
+# named "scsth", "lioh" and "tgth" are reached from the host instead: the
+# host's iscsi-test-cu runs through QEMU's forwarded ports (two host ports
+# to the guest's 3260 as the two paths), driven by host_driver below.
 #
 #   scripts/conformance.sh
 #
@@ -47,6 +50,38 @@ OUT=$TOP/build/conformance
 VMNAME=conformance-vm
 t0=$(date +%s)
 
+# host_driver PORT: for every "SCST-CONF-HOST-READY TARGET CONFIG IQN/LUN"
+# line of the guest console, runs the suite on the host against
+# 127.0.0.1:PORT and PORT+1 (both forwarded to the guest's iSCSI port) and
+# sends its output, then "SCST-HOST-RC <exit status>", to PORT+2 (the
+# guest's 3261), where the guest case takes it like its own runs' output.
+host_driver() {
+	local p1=$1 log=$TOP/build/$VMNAME/console.log seen=0 n line i rc
+	local raw ready
+	while :; do
+		sleep 2
+		[ -f "$log" ] || continue
+		ready=$(grep -a '^SCST-CONF-HOST-READY ' "$log" | tr -d '\r')
+		n=$(printf '%s' "$ready" | grep -c .)
+		while [ "$seen" -lt "$n" ]; do
+			seen=$((seen + 1))
+			line=$(printf '%s\n' "$ready" | sed -n "${seen}p")
+			set -- $line
+			raw=$OUT/host-$2-$3.raw
+			echo "conformance: host runs the suite on $2 $3 ($4)" >&2
+			# shellcheck disable=SC2086 # ARGS is a list of options
+			timeout $((RUN_TIMEOUT - 60)) iscsi-test-cu -d $ARGS -t "$ISCSI_TESTS" \
+				"iscsi://127.0.0.1:$p1/$4" "iscsi://127.0.0.1:$((p1 + 1))/$4" >"$raw" 2>&1
+			rc=$?
+			for i in 1 2 3 4 5; do
+				{ cat "$raw"; echo "SCST-HOST-RC $rc"; } 2>/dev/null \
+					>"/dev/tcp/127.0.0.1/$((p1 + 2))" && break
+				sleep 2
+			done
+		done
+	done
+}
+
 if [ -n "${CONFORMANCE_REPORT_ONLY:-}" ]; then
 	# Re-parse the last run's console log (same CONFIGS and TARGETS).
 	vm_rc=0
@@ -70,9 +105,22 @@ else
 		echo "CONF_ARGS='$ARGS'"
 	} >"$cases/conformance.conf"
 
+	hpid=
+	case " $TARGETS " in
+	*h\ *)
+		# Two host ports to the guest's iSCSI port (the two paths) and
+		# one to the guest's port 3261, where the output goes back.
+		p1=$((20000 + RANDOM % 20000))
+		export SCST_VM_PORT=$p1 SCST_VM_FWD="$((p1 + 1)):3260 $((p1 + 2)):3261"
+		rm -rf "$TOP/build/$VMNAME"
+		host_driver "$p1" &
+		hpid=$!
+		;;
+	esac
 	"$TOP/tests/vm/run.sh" --name "$VMNAME" --extra-cases "$cases" --cases conformance \
 		--timeout "$TIMEOUT" 2>&1 | tee "$OUT/vm-report.txt"
 	vm_rc=${PIPESTATUS[0]}
+	[ -n "$hpid" ] && { kill "$hpid" 2>/dev/null; wait "$hpid" 2>/dev/null; }
 fi
 LOG=$TOP/build/$VMNAME/console.log.txt
 [ -f "$LOG" ] || { echo "conformance: no console log ($LOG)" >&2; exit 1; }
@@ -160,7 +208,7 @@ splatinfo=$(splat_scan "$LOG" CONF "$OUT/splat.txt")
 
 # The table: one row per test, columns config x target.
 {
-	echo "libiscsi $(dpkg-query -W -f '${Version}' libiscsi-bin 2>/dev/null || echo '?'): iscsi-test-cu -d${ARGS:+ $ARGS} -t $TESTS /dev/sgN (scst, lio); -t $ISCSI_TESTS iscsi://127.0.0.1/IQN/LUN iscsi://127.0.0.2/IQN/LUN (scsti, lioi, tgti)"
+	echo "libiscsi $(dpkg-query -W -f '${Version}' libiscsi-bin 2>/dev/null || echo '?'): iscsi-test-cu -d${ARGS:+ $ARGS} -t $TESTS /dev/sgN (scst, lio); -t $ISCSI_TESTS iscsi://127.0.0.1/IQN/LUN iscsi://127.0.0.2/IQN/LUN (scsti, lioi, tgti, in the guest); iscsi://127.0.0.1:PORT/IQN/LUN iscsi://127.0.0.1:PORT+1/IQN/LUN (scsth, lioh, tgth, on the host)"
 	echo
 	awk -F'\t' -v configs="$CONFIGS" -v targets="$TARGETS" '
 	BEGIN { nc = split(configs, C, " "); nt = split(targets, T, " ") }
@@ -195,9 +243,9 @@ splatinfo=$(splat_scan "$LOG" CONF "$OUT/splat.txt")
 	echo "runs:"
 	echo "$runinfo" | sed 's/^/  /'
 	echo
-	echo "LIO passes, scst-rs fails (scst vs lio, scsti vs lioi):"
+	echo "LIO passes, scst-rs fails (scst vs lio, scsti vs lioi, scsth vs lioh):"
 	awk -F'\t' '
-	BEGIN { peer["scst"] = "lio"; peer["scsti"] = "lioi" }
+	BEGIN { peer["scst"] = "lio"; peer["scsti"] = "lioi"; peer["scsth"] = "lioh" }
 	{ R[$1, $2, $3] = $4 }
 	($1 in peer) { M[$1, $2, $3] = $5; if (!(($1, $2, $3) in o)) { o[$1, $2, $3] = 1; ord[++n] = $1 SUBSEP $2 SUBSEP $3 } }
 	END {
@@ -233,16 +281,18 @@ splatinfo=$(splat_scan "$LOG" CONF "$OUT/splat.txt")
 # Markdown for Documentation/conformance.md: totals, then the tests scst-rs
 # fails where LIO (over the same transport) does not.
 awk -F'\t' -v configs="$CONFIGS" '
-BEGIN { nc = split(configs, C, " "); peer["scst"] = "lio"; peer["scsti"] = "lioi"
+BEGIN { nc = split(configs, C, " "); peer["scst"] = "lio"; peer["scsti"] = "lioi"; peer["scsth"] = "lioh"
 	name["scst"] = "scst-rs scst_local"; name["lio"] = "LIO tcm_loop"
-	name["scsti"] = "scst-rs iSCSI"; name["lioi"] = "LIO iSCSI"; name["tgti"] = "Debian tgt iSCSI" }
+	name["scsti"] = "scst-rs iSCSI"; name["lioi"] = "LIO iSCSI"; name["tgti"] = "Debian tgt iSCSI"
+	name["scsth"] = "scst-rs iSCSI from the host"; name["lioh"] = "LIO iSCSI from the host"
+	name["tgth"] = "Debian tgt iSCSI from the host" }
 { tot[$1, $2, $4]++; seen[$1] = 1; R[$1, $2, $3] = $4
   if ($1 in peer) { M[$1, $2, $3] = $5; if (!(($1, $2, $3) in o)) { o[$1, $2, $3] = 1; ord[++n] = $1 SUBSEP $2 SUBSEP $3 } } }
 END {
 	print "| target | configuration | pass | fail | skip |"
 	print "|---|---|---|---|---|"
-	split("scst lio scsti lioi tgti", T, " ")
-	for (j = 1; j <= 5; j++) if (T[j] in seen) for (i = 1; i <= nc; i++)
+	split("scst lio scsti lioi tgti scsth lioh tgth", T, " ")
+	for (j = 1; j <= 8; j++) if (T[j] in seen) for (i = 1; i <= nc; i++)
 		printf "| %s | %s | %d | %d | %d |\n", name[T[j]], C[i], tot[T[j], C[i], "PASS"], tot[T[j], C[i], "FAIL"], tot[T[j], C[i], "SKIP"]
 	print ""
 	print "| target | configuration | test | scst-rs | LIO | scst-rs message |"

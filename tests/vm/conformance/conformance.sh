@@ -3,8 +3,11 @@
 # configurations: the LINUX family (SCSI tests through SG_IO on a local
 # /dev/sg) against scst-rs through scst_local (target "scst") and LIO through
 # tcm_loop ("lio"); the iSCSI families (CONF_ISCSI_TESTS, default ALL) over
-# loopback TCP against scst-rs's iscsi_scst ("scsti") and LIO's iSCSI target
-# ("lioi"). Run by scripts/conformance.sh (`make
+# loopback TCP against scst-rs's iscsi_scst ("scsti"), LIO's iSCSI target
+# ("lioi") and Debian's tgt ("tgti"). A target named with "h" instead of
+# "i" ("scsth", "lioh", "tgth") is the same iSCSI target with a portal on
+# the guest's network address too, and the suite runs on the host, through
+# QEMU's forwarded ports (host_suite). Run by scripts/conformance.sh (`make
 # conformance`); not part of `make check`.
 #
 # The suite's results are measurements, not checks: a conformance test that
@@ -16,6 +19,8 @@
 #   SCST-CONF-OUT <target>/<config>| <one line of iscsi-test-cu output>
 #   SCST-CONF-END <target> <config> rc=<exit status> seconds=<wall time> dev=<sg>
 #   SCST-CONF-ERROR <target> <config>: <why the run could not happen>
+#   SCST-CONF-HOST-READY <target> <config> <IQN>/<LUN>: the host may run the
+#     suite on that LU now (host-driven targets only)
 #
 # Optional /tests/cases/conformance.conf (written by the host script) may set
 # CONF_TESTS (iscsi-test-cu -t argument for SG_IO targets), CONF_ISCSI_TESTS
@@ -51,12 +56,14 @@ sg_wait() {
 }
 
 # conf_geometry CONFIG: sets BS (block size), RO (1: write-protected LU),
-# TP (1: thin provisioned) and RM (1: removable medium; scst-rs only, LIO's
-# backstores have no such attribute and run as fileio512)
+# TP (1: thin provisioned), RM (1: removable medium; scst-rs only, LIO's
+# backstores have no such attribute and run as fileio512) and HD (1: the
+# fileio512 LU with CRC32C header digests; iSCSI targets only)
 conf_geometry() {
-	BS=512 RO=0 TP=0 RM=0
+	BS=512 RO=0 TP=0 RM=0 HD=0
 	case $1 in
 	fileio512) ;;
+	hdigest) HD=1 ;;
 	fileio4096) BS=4096 ;;
 	readonly) RO=1 ;;
 	thin) TP=1 ;;
@@ -206,6 +213,9 @@ scsti_up() {
 	cmd iscsi/iscsi "add_portal 127.0.0.1:3260" || return 1
 	# A second portal: the multipath tests' second path to the LU.
 	cmd iscsi/iscsi "add_portal 127.0.0.2:3260" || return 1
+	if [ -n "$HOST_RUN" ]; then
+		cmd iscsi/iscsi "add_portal $GUEST_ADDR:3260" || return 1
+	fi
 	cmd scsi_tgt "add_group Default_$SCST_IQN" || return 1
 	cmd groups/Default_$SCST_IQN/devices "add conf0 0" || return 1
 	echo "iscsi://127.0.0.1/$SCST_IQN/0 iscsi://127.0.0.2/$SCST_IQN/0"
@@ -227,6 +237,9 @@ lioi_up() {
 	mkdir -p $tpg/lun/lun_0 || return 1
 	ln -s $LIO_DEV $tpg/lun/lun_0/conf0 || return 1
 	mkdir -p "$tpg/np/127.0.0.1:3260" "$tpg/np/127.0.0.2:3260" || return 1
+	if [ -n "$HOST_RUN" ]; then
+		mkdir -p "$tpg/np/$GUEST_ADDR:3260" || return 1
+	fi
 	echo 0 >$tpg/attrib/authentication || return 1
 	echo 1 >$tpg/attrib/generate_node_acls || return 1
 	echo 1 >$tpg/attrib/cache_dynamic_acls || return 1
@@ -241,7 +254,7 @@ lioi_down() {
 		echo 0 >$tpg/enable 2>/dev/null
 		[ -L $tpg/lun/lun_0/conf0 ] && { rm $tpg/lun/lun_0/conf0 || rc=1; }
 		[ -d $tpg/lun/lun_0 ] && { rmdir $tpg/lun/lun_0 || rc=1; }
-		for np in 127.0.0.1:3260 127.0.0.2:3260; do
+		for np in 127.0.0.1:3260 127.0.0.2:3260 $GUEST_ADDR:3260; do
 			[ -d "$tpg/np/$np" ] && { rmdir "$tpg/np/$np" || rc=1; }
 		done
 		rmdir $tpg || rc=1
@@ -312,32 +325,75 @@ tgti_down() {
 }
 
 # ------------------------------------------------------------------- runs
+# host_suite TARGET CONFIG URLS OUT: the host runs the suite on the LU of
+# URLS through its forwarded ports, then sends the output to port 3261,
+# ending with a line "SCST-HOST-RC <its exit status>"; the output goes to
+# OUT and the exit status is returned (124: nothing came in time).
+host_suite() {
+	local path=${3%% *} rc npid
+	path=${path#iscsi://*/}
+	rm -f /tmp/host.out
+	timeout $CONF_RUN_TIMEOUT nc -l -p 3261 >/tmp/host.out 2>/dev/null &
+	npid=$!
+	sleep 1
+	echo "SCST-CONF-HOST-READY $1 $2 $path"
+	wait $npid
+	rc=$?
+	[ $rc = 124 ] || [ $rc = 143 ] && return 124
+	rc=$(sed -n 's/^SCST-HOST-RC \([0-9]*\).*/\1/p' /tmp/host.out)
+	grep -v '^SCST-HOST-RC ' /tmp/host.out >$4
+	rm -f /tmp/host.out
+	return ${rc:-1}
+}
+
+GUEST_ADDR=10.0.2.15
+
 run_one() { # run_one TARGET CONFIG
-	local t=$1 c=$2 sg out=/tmp/conf-$1-$2.log start rc
+	local t=$1 c=$2 sg out=/tmp/conf-$1-$2.log start rc u=$1
 	echo "SCST-CONF-BEGIN $t $c"
-	if ! sg=$(${t}_up $c 2>/tmp/up.err); then
+	# "scsth" is "scsti" driven from the host (see the top of this file).
+	HOST_RUN=
+	case $t in *h) u=${t%h}i HOST_RUN=1 ;; esac
+	conf_geometry $c 2>/dev/null
+	if [ "$HD" = 1 ] && { [ $u = scst ] || [ $u = lio ]; }; then
+		echo "SCST-CONF-END $t $c rc=n/a seconds=0 dev=none (digests are iSCSI's)"
+		return
+	fi
+	if ! sg=$(${u}_up $c 2>/tmp/up.err); then
 		echo "SCST-CONF-ERROR $t $c: set-up failed: $(tail -n 3 /tmp/up.err | tr '\n' ' ')"
 		fail "$t $c: set-up" "$(tail -n 3 /tmp/up.err | tr '\n' ' ')"
-		${t}_down 2>/dev/null
+		${u}_down 2>/dev/null
 		echo "SCST-CONF-END $t $c rc=setup seconds=0 dev=none"
 		return
+	fi
+	# hdigest: libiscsi offers HeaderDigest=CRC32C only (it has no data
+	# digests), so the session runs with header digests or not at all.
+	if [ "$HD" = 1 ]; then
+		local w urls=
+		for w in $sg; do urls="$urls $w?header_digest=crc32c"; done
+		sg=${urls# }
 	fi
 	# SG_IO targets print an sg device, iSCSI targets a URL.
 	local dev=/dev/$sg tests=$CONF_TESTS
 	case $sg in iscsi://*) dev=$sg tests=$CONF_ISCSI_TESTS ;; esac
 	pass "$t $c: set-up ($dev)"
 	start=$(date +%s)
-	# An iSCSI target may print a second URL (a second path to the LU,
-	# for the multipath tests): unquoted on purpose.
-	timeout $CONF_RUN_TIMEOUT iscsi-test-cu -d $CONF_ARGS -t "$tests" $dev >$out 2>&1
-	rc=$?
+	if [ -n "$HOST_RUN" ]; then
+		host_suite $t $c "$sg" $out
+		rc=$?
+	else
+		# An iSCSI target may print a second URL (a second path to the
+		# LU, for the multipath tests): unquoted on purpose.
+		timeout $CONF_RUN_TIMEOUT iscsi-test-cu -d $CONF_ARGS -t "$tests" $dev >$out 2>&1
+		rc=$?
+	fi
 	if [ $rc = 124 ] || [ $rc = 143 ]; then
 		echo "SCST-CONF-ERROR $t $c: iscsi-test-cu timed out after $CONF_RUN_TIMEOUT s"
 		fail "$t $c: suite run" "iscsi-test-cu timed out after $CONF_RUN_TIMEOUT s"
 	fi
 	sed "s,^,SCST-CONF-OUT $t/$c| ," $out
 	echo "SCST-CONF-END $t $c rc=$rc seconds=$(($(date +%s) - start)) dev=${sg%% *}"
-	if ${t}_down 2>/tmp/down.err; then
+	if ${u}_down 2>/tmp/down.err; then
 		pass "$t $c: tear-down"
 	else
 		fail "$t $c: tear-down" "$(tail -n 3 /tmp/down.err | tr '\n' ' ') lsmod: $(lsmod | tail -n +2 | awk '{print $1}' | tr '\n' ' ')"
